@@ -1,0 +1,78 @@
+"""Japanese era (元号) dates: display in 和暦, era codes of legacy layouts.
+
+Era codes: 1 明治, 2 大正, 3 昭和, 4 平成, 5 令和.  Boundaries are honoured: 令和元年5月1日
+is valid, 平成31年5月1日 is not.
+
+>>> import datetime as dt
+>>> to_wareki(dt.date(2019, 5, 1))
+'令和元年5月1日'
+>>> to_wareki(dt.date(2019, 4, 30))
+'平成31年4月30日'
+>>> from_era('平成', 31, 5, 1)
+Traceback (most recent call last):
+...
+ValueError: 平成31年5月1日 is not a date of 平成 (1989-01-08 to 2019-04-30)
+>>> from_era('明治', 45, 7, 30)
+datetime.date(1912, 7, 30)
+>>> from_era_code('5060501')
+datetime.date(2024, 5, 1)
+>>> to_era_code(dt.date(2024, 5, 1))
+'5060501'
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+#: (code, name, alphabet letter, first day, last day)
+ERAS = (
+    ("1", "明治", "M", dt.date(1868, 10, 23), dt.date(1912, 7, 30)),
+    ("2", "大正", "T", dt.date(1912, 7, 30), dt.date(1926, 12, 25)),
+    ("3", "昭和", "S", dt.date(1926, 12, 25), dt.date(1989, 1, 7)),
+    ("4", "平成", "H", dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
+    ("5", "令和", "R", dt.date(2019, 5, 1), dt.date.max),
+)
+
+
+def era_of(d: dt.date):
+    """The era a date is shown in (the later era on the shared change days)."""
+    for era in reversed(ERAS):
+        if d >= era[3]:
+            return era
+    raise ValueError(f"{d} is before 明治")
+
+
+def to_wareki(d: dt.date) -> str:
+    code, name, _, start, _ = era_of(d)
+    year = d.year - start.year + 1
+    return f"{name}{'元' if year == 1 else year}年{d.month}月{d.day}日"
+
+
+def _era(key: str):
+    for era in ERAS:
+        if key in (era[0], era[1], era[2], era[2].lower()):
+            return era
+    raise ValueError(f"unknown era {key!r}")
+
+
+def from_era(era: str, year: int, month: int, day: int) -> dt.date:
+    code, name, _, start, end = _era(era)
+    try:
+        d = dt.date(start.year + year - 1, month, day)
+    except ValueError:
+        raise ValueError(f"{name}{year}年{month}月{day}日 is not a calendar date") from None
+    if not (start <= d <= end) or year < 1:
+        last = "" if end == dt.date.max else f" to {end}"
+        raise ValueError(f"{name}{year}年{month}月{day}日 is not a date of {name} ({start}{last})")
+    return d
+
+
+def from_era_code(s: str) -> dt.date:
+    """元号コード + YYMMDD, e.g. '5060501' -> 2024-05-01."""
+    if len(s) != 7 or not s.isdigit():
+        raise ValueError(f"{s!r} is not 元号コード+YYMMDD")
+    return from_era(s[0], int(s[1:3]), int(s[3:5]), int(s[5:7]))
+
+
+def to_era_code(d: dt.date) -> str:
+    code, _, _, start, _ = era_of(d)
+    return f"{code}{d.year - start.year + 1:02d}{d.month:02d}{d.day:02d}"
