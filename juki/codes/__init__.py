@@ -10,7 +10,7 @@ the ``note`` column of the first row says so.
 '中長期在留者'
 >>> municipalities().loc['122076', 'name']
 '松戸市'
->>> towns()['postcode'].str.match(r'^27[01][0-9]{4}$').all()
+>>> bool(towns()['postcode'].str.match(r'^27[01][0-9]{4}$').all())
 True
 """
 from __future__ import annotations
