@@ -64,11 +64,13 @@ def generate(params: Params, progress=None) -> dict[str, pa.Table]:
     ident = build_identities(rng, w, E, params)
     step("jumin")
     J, X = build_jumin(rng, w, E, ident, params)
+    A = w["A"]
+    del w, E, ident  # keep the peak memory of the default city low
     n = len(X)
     out = {"jumin": to_arrow(LAYOUTS["jumin"], J, n)}
     step("honnin")
-    out["honnin"] = to_arrow(LAYOUTS["honnin"], build_honnin(J, X, w["A"]), n)
+    out["honnin"] = to_arrow(LAYOUTS["honnin"], build_honnin(J, X, A), n)
     step("sofusaki")
-    S = build_sofusaki(J, X, w["A"], params.sofusaki_days)
+    S = build_sofusaki(J, X, A, params.sofusaki_days)
     out["sofusaki"] = to_arrow(LAYOUTS["sofusaki"], S, len(S["jumin_code"]))
     return out

@@ -14,8 +14,8 @@ import pandas as pd
 
 # type: (share of households, description)
 HOUSEHOLD_TYPES = {
-    "single": 0.40, "couple": 0.21, "family": 0.24, "lone_parent": 0.07,
-    "three_gen": 0.03, "elder_with_child": 0.05,
+    "single": 0.42, "couple": 0.23, "family": 0.19, "lone_parent": 0.06,
+    "three_gen": 0.03, "elder_with_child": 0.07,
 }
 ROLES = ("head", "spouse", "kid1", "kid2", "kid3", "elder")
 
@@ -33,7 +33,7 @@ def _clip_normal(rng, mean, sd, lo, hi, n):
 
 def make_households(rng: np.random.Generator, n_persons: int) -> Households:
     """Households whose members add up to exactly ``n_persons`` persons."""
-    est = int(n_persons / 2.0) + 16
+    est = int(n_persons / 1.6) + 32
     types = np.array(list(HOUSEHOLD_TYPES))
     p = np.array(list(HOUSEHOLD_TYPES.values()))
     t = rng.choice(types, size=est, p=p / p.sum())
@@ -47,18 +47,18 @@ def make_households(rng: np.random.Generator, n_persons: int) -> Households:
     m = t == "single"
     k = m.sum()
     mix = rng.random(k)
-    head_age[m] = np.where(mix < 0.45, _clip_normal(rng, 28, 6, 18, 45, k),
-                           np.where(mix < 0.62, rng.uniform(40, 65, k), _clip_normal(rng, 79, 8, 65, 101, k)))
+    head_age[m] = np.where(mix < 0.36, _clip_normal(rng, 28, 6, 18, 45, k),
+                           np.where(mix < 0.60, _clip_normal(rng, 53, 7, 40, 66, k), _clip_normal(rng, 78, 8, 65, 101, k)))
     m = t == "couple"
     k = m.sum()
     mix = rng.random(k)
-    head_age[m] = np.where(mix < 0.22, _clip_normal(rng, 32, 5, 22, 45, k),
-                           np.where(mix < 0.45, rng.uniform(45, 65, k), _clip_normal(rng, 74, 7, 65, 98, k)))
-    for typ, mean in (("family", 43), ("lone_parent", 42), ("three_gen", 46)):
+    head_age[m] = np.where(mix < 0.14, _clip_normal(rng, 32, 5, 22, 45, k),
+                           np.where(mix < 0.45, _clip_normal(rng, 56, 6, 45, 68, k), _clip_normal(rng, 76, 6, 65, 98, k)))
+    for typ, mean in (("family", 46), ("lone_parent", 45), ("three_gen", 48)):
         m = t == typ
         head_age[m] = _clip_normal(rng, mean, 7, 25, 62, m.sum())
     m = t == "elder_with_child"
-    head_age[m] = _clip_normal(rng, 80, 6, 68, 100, m.sum())
+    head_age[m] = _clip_normal(rng, 80, 5, 68, 100, m.sum())
     age["head"] = head_age
 
     head_male = rng.random(n) < np.select(
@@ -79,7 +79,7 @@ def make_households(rng: np.random.Generator, n_persons: int) -> Households:
     # children: mother's age determines children's ages
     mother_age = np.where(has_sp & head_male, age["spouse"], head_age)
     n_kids = np.select([t == "family", t == "lone_parent", t == "three_gen"],
-                       [rng.choice([1, 2, 3], n, p=[0.38, 0.47, 0.15]),
+                       [rng.choice([1, 2, 3], n, p=[0.42, 0.46, 0.12]),
                         rng.choice([1, 2], n, p=[0.65, 0.35]),
                         rng.choice([1, 2], n, p=[0.5, 0.5])], 0)
     birth_age = _clip_normal(rng, 31.5, 4, 19, 44, n)

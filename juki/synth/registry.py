@@ -34,6 +34,8 @@ from .population import make_households
 
 DAY = np.int64
 EPOCH = dt.date(1970, 1, 1)
+#: the history window needs ten years of individual numbers (issued from October 2015)
+MIN_AS_OF = dt.date(2026, 1, 1)
 MATSUDO = municipality.MATSUDO
 PREF = "千葉県松戸市"
 KANJI_DIGITS = "〇一二三四五六七八九"
@@ -359,6 +361,19 @@ def build_events(rng, w):
 
 # ----------------------------------------------------------------------------- 住民基本台帳
 
+def _random_strings(rng, n, alphabet: str, length: int) -> np.ndarray:
+    """n random strings of ``length`` characters from an ASCII ``alphabet`` (vectorised)."""
+    table = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
+    codes_ = table[rng.integers(0, len(table), (n, length))]
+    return np.ascontiguousarray(codes_).view(f"S{length}").ravel().astype(str).astype(object)
+
+
+def _base36(v, width: int) -> np.ndarray:
+    table = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
+    digits = (np.asarray(v, dtype=np.int64)[:, None] // 36 ** np.arange(width - 1, -1, -1)) % 36
+    return np.ascontiguousarray(table[digits]).view(f"S{width}").ravel().astype(str).astype(object)
+
+
 def _pad(v, width):
     return pd.Series(v).astype(str).str.zfill(width).to_numpy(object)
 
@@ -441,14 +456,14 @@ def build_identities(rng, w, E, p: Params):
     shikaku[c1] = s[c1]
     periods = dict(zip(sk["code"], sk["periods"].str.split(";")))
     pick = rng.random(n)
-    kikan_all = np.array([periods[c][int(x * len(periods[c]))] for c, x in zip(s, pick)], dtype=object)
+    fi = np.nonzero(foreign)[0]
+    kikan_all = np.full(n, None, dtype=object)
+    kikan_all[fi] = [periods[c][int(x * len(periods[c]))] for c, x in zip(s[fi], pick[fi])]
     kikan[c1] = kikan_all[c1]
     c34 = foreign & np.isin(kubun, ["3", "4"])
     kikan[c34] = "6月"
-    months = {"無期限": 0, "6月": 6}
-    span = np.array([months.get(x, 0) if x in months else
-                     (int(x.split("年")[0]) * 12 + (int(x.split("年")[1][:-1]) if x.endswith("月") and "年" in x else 0))
-                     for x in kikan_all], dtype=np.int64)
+    span = np.zeros(n, dtype=np.int64)
+    span[fi] = [_months(x) for x in kikan_all[fi]]
     span = np.where(c34, 6, span)
     need_m = (c1 & ~np.isin(shikaku, ["06", "27"])) | c34
     manryo = np.where(need_m, A + 1 + (rng.random(n) * np.maximum(span * 30, 30)).astype(np.int64),
@@ -464,6 +479,18 @@ def build_identities(rng, w, E, p: Params):
     tk, _ = N.japanese_surnames(rng, n)
     ident["tsusho"] = np.where(tsusho, "通称 " + tk + "　" + giv_k + " (記載)", None)
     return ident
+
+
+def _months(period: str) -> int:
+    """'5年' -> 60, '4年3月' -> 51, '6月' -> 6, '無期限' -> 0.
+
+    >>> [_months(x) for x in ('5年', '4年3月', '6月', '無期限')]
+    [60, 51, 6, 0]
+    """
+    if period == "無期限":
+        return 0
+    years, _, rest = period.partition("年") if "年" in period else ("0", "", period)
+    return int(years) * 12 + (int(rest[:-1]) if rest.endswith("月") else 0)
 
 
 def _staff(rng):
@@ -586,17 +613,18 @@ def build_jumin(rng, w, E, ident, p: Params):
     card_jokyo = np.where(has_card, "1", np.where(last & kubun_ & (rng.random(m) < 0.5), "2", "0"))
     juki_card = np.where((age_y > 30) & (rng.random(m) < 0.05), "2", "0")
     alnum = np.array(list("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"))
-    card_no = np.where(has_card, pd.Series(alnum[rng.integers(0, len(alnum), (m, 12))].tolist()).str.join("").to_numpy(object), None)
-    hexd = np.array(list("0123456789ABCDEF"))
-    serial = np.where(has_card, pd.Series(hexd[rng.integers(0, 16, (m, 16))].tolist()).str.join("").to_numpy(object), None)
-    pin_hash = np.full(m, None, dtype=object)
     idx = np.nonzero(has_card)[0]
+    card_no = np.full(m, None, dtype=object)
+    card_no[idx] = _random_strings(rng, len(idx), "".join(alnum), 12)
+    serial = np.full(m, None, dtype=object)
+    serial[idx] = _random_strings(rng, len(idx), "0123456789ABCDEF", 16)
+    pin_hash = np.full(m, None, dtype=object)
     pepper = pin_pepper(p.seed)
     pins = rng.integers(0, 10000, len(idx))
     salts = rng.bytes(16 * len(idx))
     pin_hash[idx] = [hash_pin(f"{pin:04d}", salts[16 * i:16 * i + 16], pepper) for i, pin in enumerate(pins)]
 
-    shori_id = pd.Series(rng.integers(0, 36 ** 6, m)).map(lambda v: np.base_repr(v, 36).zfill(6)).to_numpy(object)
+    shori_id = _base36(rng.integers(0, 36 ** 6, m), 6)
     shori_id = pd.Series(shori.astype("datetime64[D]").astype(str)).str.replace("-", "").to_numpy(object) + "00" + shori_id
 
     nat = ident["nat"].to_numpy()[pid]

@@ -1,0 +1,109 @@
+"""Every entry point meets bad input with one clear line and a non-zero exit."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import AS_OF
+
+
+def juki(*args, env=None):
+    e = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "juki", *args], capture_output=True, text=True, env=e, timeout=600)
+
+
+def _one_line_error(p, code=2):
+    assert p.returncode == code, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("juki:"), p.stderr
+    return lines[0]
+
+
+def test_layouts_json_and_markdown():
+    p = juki("layouts", "--format", "json")
+    assert p.returncode == 0
+    data = json.loads(p.stdout)
+    assert [len(d["items"]) for d in data] == [48, 36, 61]
+    p = juki("layouts", "--format", "markdown")
+    assert p.returncode == 0 and "住民基本台帳ファイル" in p.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["generate", "--residents", "0"], "positive"),
+    (["generate", "--residents", "-5"], "positive"),
+    (["generate", "--residents", "many"], "whole number"),
+    (["generate", "--as-of", "2026-02-30"], "not a valid date"),
+    (["generate", "--as-of", "2019-01-01"], "too early"),
+    (["generate", "--seed", "x"], "whole number"),
+    (["layouts", "--format", "xml"], "invalid choice"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_generate_bad_input(tmp_path, args, fragment):
+    db = tmp_path / "x.duckdb"
+    p = juki(*args, "--db", str(db)) if args[0] == "generate" else juki(*args)
+    assert fragment in _one_line_error(p)
+    assert not db.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_db_path(tmp_path):
+    p = juki("generate", "--residents", "10", "--db", str(tmp_path / "no" / "such" / "dir" / "x.duckdb"))
+    assert "does not exist" in _one_line_error(p)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):  # root ignores permissions: use a path under a file instead
+            target = tmp_path / "afile"
+            target.write_text("x")
+            p = juki("generate", "--residents", "10", "--db", str(target / "x.duckdb"))
+        else:
+            p = juki("generate", "--residents", "10", "--db", str(ro / "x.duckdb"))
+        _one_line_error(p)
+    finally:
+        ro.chmod(0o700)
+
+
+def test_generate_writes_store_atomically(tmp_path):
+    db = tmp_path / "city.duckdb"
+    p = juki("generate", "--residents", "200", "--seed", "3", "--as-of", AS_OF.isoformat(), "--db", str(db), "--quiet")
+    assert p.returncode == 0, p.stderr
+    assert "200 residents" in p.stdout
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["city.duckdb"]
+
+
+def test_interrupted_generation_leaves_previous_store(tmp_path):
+    """A generation killed before it finishes never replaces (or half-writes) the store."""
+    import signal
+    import time
+    db = tmp_path / "city.duckdb"
+    assert juki("generate", "--residents", "100", "--as-of", AS_OF.isoformat(), "--db", str(db), "--quiet").returncode == 0
+    before = db.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "juki", "generate", "--residents", "200000", "--as-of",
+                             AS_OF.isoformat(), "--db", str(db), "--quiet"], stderr=subprocess.DEVNULL)
+    time.sleep(4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert db.read_bytes() == before
+    leftovers = [x.name for x in tmp_path.iterdir() if x.name != "city.duckdb"]
+    # a killed process may leave its temporary file; it is hidden and never taken for the store
+    assert all(x.startswith(".city.duckdb.tmp-") for x in leftovers)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "no_such_notebook"], "unknown notebook"),
+    (["run", "00_overview", "-p", "bogus", "1"], "no parameter 'bogus'"),
+    (["run", "00_overview", "-p", "as_of", "2026-13-01"], "not a valid date"),
+    (["run", "00_overview", "-p", "as_of"], "expected 2 arguments"),
+])
+def test_run_bad_input(tmp_path, small_db, args, fragment):
+    p = juki(*args, "--db", str(small_db), env={"JUKI_REPORTS": str(tmp_path / "reports")})
+    assert fragment in _one_line_error(p)
+    assert not (tmp_path / "reports").exists() or list((tmp_path / "reports").iterdir()) == []
+
+
+def test_run_missing_store(tmp_path):
+    p = juki("run", "00_overview", "--db", str(tmp_path / "none.duckdb"))
+    assert "no store" in _one_line_error(p)
