@@ -95,7 +95,8 @@ def cmd_generate(a) -> int:
     store.check_writable(path)
     params = Params(residents=a.residents, seed=a.seed, as_of=as_of)
     bar = None
-    if not a.quiet:
+    tty = sys.stderr.isatty()
+    if not a.quiet and tty:
         from tqdm import tqdm
         bar = tqdm(total=5, desc="generate", unit="step", file=sys.stderr, leave=False)
 
@@ -104,6 +105,8 @@ def cmd_generate(a) -> int:
             bar.set_description(f"generate: {step}")
             bar.n = done
             bar.refresh()
+        elif not a.quiet:
+            print(f"generate: {step} ({done + 1}/{total})", file=sys.stderr, flush=True)
 
     tables = gen(params, progress)
     if bar is not None:
