@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[])
     s.add_argument("--db", default=None)
 
+    s = sub.add_parser("expectations", help="regenerate the Great Expectations suites in expectations/")
+    s.add_argument("--check", action="store_true", help="exit 1 if the committed suites are stale")
+
     s = sub.add_parser("bench", help="time the main jobs and print wall time and peak memory")
     s.add_argument("--residents", type=_positive_int, default=500_000)
     s.add_argument("--seed", type=_seed, default=1)
@@ -135,6 +138,20 @@ def cmd_run(a) -> int:
     return 1
 
 
+def cmd_expectations(a) -> int:
+    from .quality import gx
+    if a.check:
+        stale = gx.stale_suites()
+        if stale:
+            print(f"juki: stale suites: {', '.join(stale)} (run 'juki expectations')", file=sys.stderr)
+            return 1
+        print("suites are current")
+        return 0
+    for p in gx.write_suites():
+        print(f"wrote {p}")
+    return 0
+
+
 def cmd_bench(a) -> int:
     from .bench import run_bench
     return run_bench(a)
@@ -144,7 +161,7 @@ def main(argv=None) -> int:
     try:
         a = build_parser().parse_args(argv)
         return {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run,
-                "bench": cmd_bench}[a.command](a)
+                "bench": cmd_bench, "expectations": cmd_expectations}[a.command](a)
     except JukiError as e:
         print(f"juki: error: {e}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ SMALL = 3000
 @pytest.fixture(scope="session")
 def small_tables():
     from juki.synth import Params, generate
-    return generate(Params(residents=SMALL, seed=11, as_of=AS_OF))
+    return generate(Params(residents=SMALL, seed=11, as_of=AS_OF, sofusaki_days=180))
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,9 @@ def ddl(layout: Layout, table: str | None = None) -> str:
     name = table or layout.table
     lines = []
     for item in layout.all_columns:
-        null = "" if item.nullable or item.applies else " NOT NULL"
-        if item.column in layout.key:
-            null = " NOT NULL"
+        # only the row key is constrained here: a store must be able to hold the defects that
+        # the quality review is there to find (required-when rules live in juki.quality)
+        null = " NOT NULL" if item.column in layout.key else ""
         label = item.name if item.no is None else f"{item.no}. {item.name}"
         lines.append(f"    {item.column} {_sql_type(item)}{null}, -- {label}")
     lines.append(f"    PRIMARY KEY ({', '.join(layout.key)})")

@@ -1,2 +1,2 @@
 """Running notebooks through Papermill and rendering self-contained HTML reports."""
-from .runner import RunResult, run_notebook, notebook_parameters  # noqa: F401
+from .runner import RunResult, notebook_parameters, run_dir, run_notebook  # noqa: F401

@@ -29,8 +29,25 @@ def external_references(html: str) -> list[str]:
     return _EXTERNAL_REF.findall(html)
 
 
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def strip_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop widget views and state: a scheduled report is static, and the widget renderer
+    would be fetched from a CDN.  The text fallback of each output is kept."""
+    nb = nbformat.from_dict(nb)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data")
+            if data and _WIDGET in data:
+                data.pop(_WIDGET)
+    return nb
+
+
 def render(nb: nbformat.NotebookNode, title: str) -> str:
     from nbconvert import HTMLExporter
+    nb = strip_widgets(nb)
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True

@@ -30,6 +30,11 @@ class RunResult:
     seconds: float = 0.0
 
 
+def run_dir() -> Path:
+    """Inside a notebook run by ``juki run``: the run folder; elsewhere the current folder."""
+    return Path(os.environ.get("JUKI_RUN_DIR", "."))
+
+
 def notebook_path(name: str) -> Path:
     nb = paths.notebooks() / (name if name.endswith(".ipynb") else f"{name}.ipynb")
     if not nb.is_file():
@@ -139,6 +144,7 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
     env_db = os.environ.get("JUKI_DB")
     if db is not None:
         os.environ["JUKI_DB"] = str(Path(db).resolve())
+    os.environ["JUKI_RUN_DIR"] = str(running)  # where a notebook writes its files (see run_dir())
     t0 = time.perf_counter()
     error = None
     try:
@@ -150,6 +156,7 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
     except Exception as e:  # kernel death, missing kernel ...
         error = f"{type(e).__name__}: {e}".splitlines()[0]
     finally:
+        os.environ.pop("JUKI_RUN_DIR", None)
         if db is not None:
             if env_db is None:
                 os.environ.pop("JUKI_DB", None)

@@ -79,7 +79,9 @@ def build_sofusaki(J: dict, X: pd.DataFrame, A: int, days: int) -> dict:
     """送付先情報 for persons newly numbered (出生, 国外転入 of foreign residents, number change)."""
     jiyu = J["ido_jiyu"]
     shori = X["shori"].to_numpy()
+    # the person's latest record (a later change would make the mailing data stale: a quality finding)
     sel = (np.isin(jiyu, ["13", "35"]) | ((jiyu == "12") & pd.notna(J["kokuseki"]))) & (shori > A - days) & (shori <= A)
+    sel &= X["last"].to_numpy()
     idx = np.nonzero(sel)[0]
     idx = idx[np.lexsort((J["atena_no"][idx], shori[idx]))]
     s = shori[idx]

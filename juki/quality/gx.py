@@ -1,0 +1,101 @@
+"""Great Expectations over the rule outcomes.
+
+DuckDB evaluates the rules (:mod:`juki.quality.evaluate`) in one pass per file; GX *expects*
+the outcome: for each file and rule class, an ``expect_column_values_to_not_be_in_set`` on
+the ``rule`` column of the violations table, whose value set is the ids of that class's
+rules (listed with their descriptions in the expectation's ``meta``).  One expectation per
+rule would cost GX ~50 ms of fixed overhead each (17 s for the ~330 rules); one per class
+keeps GX at about a second and the per-rule counts come back in GX's result (the unexpected
+values are rule ids, never personal data).  The suites are generated from the rule
+catalogue into ``expectations/`` and a test keeps the files current.
+
+Privacy: GX only ever sees row keys and rule ids.  The result format is SUMMARY with
+``partial_unexpected_count = 0`` and unexpected values excluded, analytics are off, and no
+Data Docs site is built (its templates load scripts and styles from CDNs).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from .. import paths  # noqa: E402
+from ..layouts import LAYOUTS, get  # noqa: E402
+from .rules import KINDS, rules_for  # noqa: E402
+
+#: COMPLETE, so that the unexpected values -- rule ids -- give per-rule counts; the table GX
+#: sees holds nothing but row keys and rule ids, and rows are never included.
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0, "include_unexpected_rows": False}
+
+
+def suite_dict(table: str) -> dict:
+    """The GX suite of one file as a JSON-ready dict (stable order): one expectation per rule class."""
+    exps = []
+    by_kind: dict[str, list] = {}
+    for r in rules_for(table):
+        by_kind.setdefault(r.kind, []).append(r)
+    for kind, rules in by_kind.items():
+        exps.append({
+            "type": "expect_column_values_to_not_be_in_set",
+            "kwargs": {"column": "rule", "value_set": [r.id for r in rules]},
+            "meta": {"file": get(table).file, "class": kind, "class_label": KINDS[kind],
+                     "rules": [{"rule": r.id, "severity": r.severity,
+                                "items": [get(table).item(c).name for c in r.items],
+                                "description": r.description, "sql_ok": r.ok} for r in rules]},
+        })
+    return {"name": f"juki.{table}", "expectations": exps,
+            "meta": {"generated_by": "juki expectations", "source": "juki/quality/rules.py + juki/layouts/*.tsv"}}
+
+
+def suite_path(table: str) -> Path:
+    return paths.root() / "expectations" / f"{table}.json"
+
+
+def render_suite(table: str) -> str:
+    return json.dumps(suite_dict(table), ensure_ascii=False, indent=1) + "\n"
+
+
+def write_suites() -> list[Path]:
+    out = []
+    for table in LAYOUTS:
+        p = suite_path(table)
+        tmp = p.with_suffix(".json.tmp")
+        tmp.write_text(render_suite(table), encoding="utf-8")
+        os.replace(tmp, p)
+        out.append(p)
+    return out
+
+
+def stale_suites() -> list[str]:
+    return [t for t in LAYOUTS if not suite_path(t).exists()
+            or suite_path(t).read_text(encoding="utf-8") != render_suite(t)]
+
+
+def validate(violations: dict) -> dict:
+    """Run each file's suite over its violations table; {table: GX validation result dict}."""
+    import great_expectations as gx
+    import pandas as pd
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    # no tqdm bars: in a notebook they become widgets whose renderer loads from a CDN
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    ds = ctx.data_sources.add_pandas("juki_rule_outcomes")
+    out = {}
+    for table, arrow in violations.items():
+        asset = ds.add_dataframe_asset(f"{table}_violations")
+        batch = asset.add_batch_definition_whole_dataframe("all")
+        spec = suite_dict(table)
+        suite = gx.ExpectationSuite(name=spec["name"])
+        for e in spec["expectations"]:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeInSet(
+                column="rule", value_set=e["kwargs"]["value_set"], meta=e["meta"]))
+        suite = ctx.suites.add(suite)
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_review", data=batch, suite=suite))
+        df = arrow.select(["rule"]).to_pandas() if arrow.num_rows else pd.DataFrame({"rule": pd.Series([], dtype=object)})
+        res = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+        out[table] = res.to_json_dict()
+    return out

@@ -1,0 +1,258 @@
+"""The rule catalogue: every data-quality rule of the three files, declared as data.
+
+A rule is a SQL boolean expression that is TRUE when a row passes, evaluated over a
+per-table *rule base* (:mod:`juki.quality.base`) that adds derived columns such as
+``is_living``, household counts or the matching 本人確認情報 row.  Rules come from two
+sources:
+
+* the layouts (one source of truth): required-when, length, format, code table and
+  check-digit rules for every item;
+* domain rules declared below: date order, household, uniqueness, 30条45, 外字, 清音化,
+  項目長, batch size and cross-file reconciliation.
+
+>>> cat = catalogue()
+>>> sorted({r.kind for r in cat})[:5]
+['check_digit', 'code', 'date_order', 'foreign', 'format']
+>>> len({r.id for r in cat}) == len(cat)
+True
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .. import codes
+from ..layouts import LAYOUTS, Layout
+from . import required as _required
+
+#: Rule classes (kind) and their Japanese label for reports.
+KINDS = {
+    "required": "必須",
+    "not_applicable": "対象外項目の記載",
+    "length": "桁数",
+    "format": "書式",
+    "code": "コード値",
+    "check_digit": "検査数字",
+    "date_order": "日付の前後関係",
+    "foreign": "外国人住民の記載事項",
+    "household": "世帯",
+    "uniqueness": "一意性",
+    "consistency": "項目間の整合",
+    "reconciliation": "ファイル間の整合性確認",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    table: str
+    kind: str
+    items: tuple[str, ...]
+    description: str
+    ok: str                    # SQL: TRUE when the row passes (NULL counts as pass)
+    severity: str = "error"    # error | alert
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def column(self) -> str:
+        """Column name of this rule's outcome in the rule pass."""
+        return "r_" + self.id.replace(".", "__")
+
+
+# ------------------------------------------------------------------ SQL snippets
+
+def _digit(n: str, length: int, i: int) -> str:
+    """SQL for the i-th digit (0-based, from the left) of an integer ``n`` of ``length`` digits."""
+    return f"(({n} // {10 ** (length - 1 - i)}) % 10)"
+
+
+def _weighted(col: str, length: int, weights) -> str:
+    """Sum of weights x digits (from the left) of ``col`` read as an integer: integer
+    arithmetic is several times faster in DuckDB than one substr() per digit."""
+    n = f"TRY_CAST({col} AS BIGINT)"
+    return " + ".join(f"{w} * {_digit(n, length, i)}" for i, w in enumerate(weights))
+
+
+def kojin_bango_ok(col: str) -> str:
+    """個人番号 check digit in SQL (the rule of stdnum.jp.in_; tests compare the two)."""
+    s = _weighted(col, 12, (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
+    last = f"(TRY_CAST({col} AS BIGINT) % 10)"
+    return (f"({col} IS NULL OR (regexp_full_match({col}, '[0-9]{{12}}') AND "
+            f"{last} = (CASE WHEN ({s}) % 11 <= 1 THEN 0 ELSE 11 - ({s}) % 11 END)))")
+
+
+def municipality_ok(col: str) -> str:
+    s = _weighted(col, 6, (6, 5, 4, 3, 2))
+    return (f"({col} IS NULL OR (regexp_full_match({col}, '[0-9]{{6}}') AND "
+            f"(TRY_CAST({col} AS BIGINT) % 10) = (11 - ({s}) % 11) % 10))")
+
+
+def m11_ok(col: str, length: int = 10) -> str:
+    """宛名番号/世帯番号: modulus 11, weights 2-7 from the right (see juki.codes.atena)."""
+    weights = [2 + k % 6 for k in range(length - 1)][::-1] + [0]
+    s = _weighted(col, length, weights)
+    return (f"({col} IS NULL OR (regexp_full_match({col}, '[0-9]{{{length}}}') AND "
+            f"(TRY_CAST({col} AS BIGINT) % 10) = (CASE WHEN ({s}) % 11 <= 1 THEN 0 ELSE 11 - ({s}) % 11 END)))")
+
+
+def _q(values) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+_VOICED = "ガギグゲゴザジズゼゾダヂヅデドバビブベボパピプペポヴァィゥェォッャュョヮヵヶ"
+_PLAIN = "カキクケコサシスセソタチツテトハヒフヘホハヒフヘホウアイウエオツヤユヨワカケ"
+
+
+def _n(s: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", s).split())
+
+
+# ------------------------------------------------------------------ layout rules
+
+#: Code tables checked by membership; municipality codes are checked by check digit
+#: (any municipality of Japan may appear), not against the local list.
+_MEMBERSHIP_EXEMPT = {"municipality"}
+_CHECK_DIGIT = {
+    ("jumin", "atena_no"): m11_ok("atena_no"),
+    ("jumin", "setai_no"): m11_ok("setai_no"),
+}
+
+
+def layout_rules(layout: Layout) -> list[Rule]:
+    t = layout.table
+    out = []
+    for r in _required.rules(layout):
+        item = layout.item(r.column)
+        desc = (f"「{item.name}」は記載が必要" if r.kind == "required"
+                else f"「{item.name}」は対象外の者に記載しない")
+        out.append(Rule(f"{t}.{r.column}.{r.kind}", t, r.kind, (r.column,), desc, f"NOT ({r.failing_sql})"))
+    for i in layout.all_columns:
+        c = i.column
+        if i.type == "VARCHAR" and i.length and not (i.format and "{" in i.format and i.format.startswith("^[")):
+            out.append(Rule(f"{t}.{c}.length", t, "length", (c,), f"「{i.name}」は{i.length}文字以内",
+                            f"{c} IS NULL OR length({c}) <= {i.length}"))
+        if i.format:
+            fmt = i.format.strip("^$")
+            out.append(Rule(f"{t}.{c}.format", t, "format", (c,), f"「{i.name}」の書式",
+                            f"{c} IS NULL OR regexp_full_match({c}, '{fmt}')"))
+        if i.code and i.code not in _MEMBERSHIP_EXEMPT:
+            out.append(Rule(f"{t}.{c}.code", t, "code", (c,), f"「{i.name}」はコード表({i.code})の値",
+                            f"{c} IS NULL OR {c} IN ({_q(codes.codes(i.code))})"))
+        if i.sensitivity == "individual_number":
+            out.append(Rule(f"{t}.{c}.check_digit", t, "check_digit", (c,), f"「{i.name}」の検査数字",
+                            kojin_bango_ok(c)))
+        elif i.code == "municipality":
+            out.append(Rule(f"{t}.{c}.check_digit", t, "check_digit", (c,), f"「{i.name}」の検査数字",
+                            municipality_ok(c)))
+        elif (t, c) in _CHECK_DIGIT:
+            out.append(Rule(f"{t}.{c}.check_digit", t, "check_digit", (c,), f"「{i.name}」の検査数字(M11W2～7)",
+                            _CHECK_DIGIT[(t, c)]))
+    return out
+
+
+def length_field_rules(layout: Layout) -> list[Rule]:
+    """Each 「… 項目長」 item equals the length of the item it measures (matched by name)."""
+    out = []
+    by_name = {_n(i.name): i for i in layout.items}
+    for i in layout.items:
+        nm = _n(i.name)
+        if nm.endswith("項目長"):
+            target = by_name.get(nm[: -len("項目長")])
+            if target is None:
+                raise ValueError(f"{layout.table}: no item measured by {i.name}")
+            out.append(Rule(f"{layout.table}.{i.column}.matches_length", layout.table, "consistency",
+                            (i.column, target.column), f"「{i.name}」が「{target.name}」の文字数と一致",
+                            f"{i.column} IS NULL AND {target.column} IS NULL OR "
+                            f"{i.column} = length(coalesce({target.column}, ''))"))
+    return out
+
+
+# ------------------------------------------------------------------ domain rules
+
+def domain_rules() -> list[Rule]:
+    R = Rule
+    return [
+        # 住民基本台帳ファイル
+        R("jumin.dates.birth_first", "jumin", "date_order", ("seinengappi", "jumin_date", "jusho_date"),
+          "生年月日 ≤ 住民となった日、住所を定めた日", "seinengappi <= jumin_date AND seinengappi <= jusho_date"),
+        R("jumin.dates.ido_todoke_shori", "jumin", "date_order", ("ido_date", "todoke_date", "shori_date"),
+          "異動年月日 ≤ 届出年月日 ≤ 処理年月日(転出は届出が先、職権は届出なし)",
+          "CASE WHEN todoke_date IS NULL THEN ido_date <= shori_date "
+          "WHEN ido_jiyu IN ('21', '22') THEN todoke_date <= shori_date "
+          "ELSE ido_date <= todoke_date AND todoke_date <= shori_date END"),
+        R("jumin.foreign.manryo_not_passed", "jumin", "foreign", ("zairyu_manryo",),
+          "住民の在留期間の満了日が基準日を過ぎていない", "NOT is_living OR zairyu_manryo IS NULL OR zairyu_manryo >= as_of"),
+        R("jumin.household.one_head", "jumin", "household", ("zokugara",),
+          "世帯主は1世帯に1人(2人以上は誤り)", "NOT is_living OR zokugara <> '01' OR hh_heads <= 1"),
+        R("jumin.household.no_head", "jumin", "household", ("zokugara",),
+          "世帯主のいない世帯(警告: 世帯主変更の確認)", "NOT is_living OR hh_heads >= 1", severity="alert"),
+        R("jumin.household.head_name", "jumin", "household", ("setainushi_mei",),
+          "世帯主名が世帯主の氏名と一致", "NOT is_living OR hh_heads <> 1 OR setainushi_mei = hh_head_name"),
+        R("jumin.household.zokugara", "jumin", "household", ("zokugara", "seibetsu", "seinengappi"),
+          "続柄が世帯主との性別・年齢の関係と整合",
+          "NOT is_living OR hh_heads <> 1 OR zokugara = '01' OR NOT ("
+          "(zokugara IN ('03', '05') AND (seibetsu <> '2' OR hh_head_sex <> '1')) OR "
+          "(zokugara IN ('02', '04') AND (seibetsu <> '1' OR hh_head_sex <> '2')) OR "
+          "(zokugara = '06' AND seinengappi < hh_head_birth + INTERVAL 12 YEAR) OR "
+          "(zokugara IN ('09', '10') AND seinengappi > hh_head_birth - INTERVAL 12 YEAR) OR "
+          "(zokugara IN ('07', '09', '11', '13', '18', '20', '22', '24') AND seibetsu <> '1') OR "
+          "(zokugara IN ('08', '10', '12', '14', '19', '21', '23', '25') AND seibetsu <> '2'))"),
+        R("jumin.unique.kojin_bango", "jumin", "uniqueness", ("kojin_bango",),
+          "個人番号は住民の間で一意", "NOT is_living OR n_same_kojin_bango = 1"),
+        R("jumin.unique.jumin_code", "jumin", "uniqueness", ("jumin_code",),
+          "住民票コードは住民の間で一意", "NOT is_living OR n_same_jumin_code = 1"),
+        R("jumin.reconcile.honnin", "jumin", "reconciliation",
+          ("jumin_code", "kojin_bango", "shimei", "seinengappi", "seibetsu", "genjusho"),
+          "住民の本人確認情報(現存)が住民票コード・個人番号・基本4情報で一致", "NOT is_living OR honnin_match"),
+        # 本人確認情報ファイル
+        R("honnin.kana.seion", "honnin", "consistency", ("furigana_shimei", "seion_kana_shimei"),
+          "清音化かな氏名がふりがな氏名を清音化したものと一致",
+          f"seion_kana_shimei = translate(furigana_shimei, '{_VOICED}', '{_PLAIN}')"),
+        R("honnin.gaiji.flag", "honnin", "consistency", ("gaiji_su_shimei", "gaiji_su_jusho", "gaiji_flag"),
+          "外字フラグが外字数と整合",
+          "gaiji_flag = CASE WHEN coalesce(gaiji_su_shimei, 0) + coalesce(gaiji_su_jusho, 0) "
+          "+ coalesce(gaiji_su_zen_jusho, 0) > 0 THEN '1' ELSE '0' END"),
+        R("honnin.dates.birth_first", "honnin", "date_order", ("seinengappi", "jumin_date", "jusho_date"),
+          "生年月日 ≤ 住民となった日、住所を定めた日", "seinengappi <= jumin_date AND seinengappi <= jusho_date"),
+        R("honnin.reconcile.resident", "honnin", "reconciliation", ("jumin_code",),
+          "本人確認情報に対応する住民票がある", "has_resident"),
+        R("honnin.current.one", "honnin", "reconciliation", ("record_jokyo_flag",),
+          "現存の本人確認情報は1人に1件", "record_jokyo_flag <> '0' OR n_current = 1"),
+        R("honnin.koshin.increasing", "honnin", "consistency", ("koshin_jun_no", "time_stamp"),
+          "更新順番号が本人ごとに時刻順で増加", "prev_koshin IS NULL OR koshin_jun_no > prev_koshin"),
+        # 送付先情報ファイル
+        R("sofusaki.batch.ninzu", "sofusaki", "consistency", ("taisho_ninzu",),
+          "対象となる人数が同じ送付先管理番号の人数と一致", "taisho_ninzu = n_in_batch"),
+        R("sofusaki.gaiji.flag", "sofusaki", "consistency", ("gaiji_flag", "shimei_gaiji_su", "jusho_gaiji_su"),
+          "外字フラグが外字数と整合",
+          "gaiji_flag = CASE WHEN coalesce(shimei_gaiji_su, 0) + coalesce(jusho_gaiji_su, 0) > 0 THEN '1' ELSE '0' END"),
+        R("sofusaki.reconcile.resident", "sofusaki", "reconciliation",
+          ("jumin_code", "kojin_bango", "shimei", "seinengappi", "seibetsu", "jusho"),
+          "送付先情報が住民の現在の記載(個人番号・基本4情報)と一致", "resident_match"),
+    ]
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> tuple[Rule, ...]:
+    out = []
+    for layout in LAYOUTS.values():
+        out += layout_rules(layout)
+        out += length_field_rules(layout)
+    out += domain_rules()
+    ids = [r.id for r in out]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise ValueError(f"duplicate rule ids: {sorted(dup)}")
+    return tuple(out)
+
+
+def rules_for(table: str) -> list[Rule]:
+    return [r for r in catalogue() if r.table == table]
+
+
+def get_rule(rule_id: str) -> Rule:
+    for r in catalogue():
+        if r.id == rule_id:
+            return r
+    raise KeyError(rule_id)
