@@ -24,3 +24,33 @@ def pyramid(table, title: str = "人口ピラミッド"):
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def bars(series, title: str, xlabel: str = "人数", top: int | None = None):
+    """Horizontal bars of a labelled series (e.g. population by 町域), largest first."""
+    s = series.sort_values(ascending=True)
+    if top:
+        s = s.tail(top)
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.22 * len(s) + 1)))
+    ax.barh([str(i) for i in s.index], s.values, color="#4a7ebb")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v):,}"))
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def trend(frame, title: str, ylabel: str = "件数"):
+    """Monthly lines, one per column of ``frame`` (index: 月)."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for col in frame.columns:
+        ax.plot(list(frame.index), frame[col].values, marker="o", label=str(col))
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", rotation=45, labelsize=8)
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,9 +1,12 @@
 """Privacy by construction: the one place where sensitivity classes are enforced.
 
 * :func:`statistical_columns` -- the columns of a layout that statistics may read (no
-  individual number, identifier, secret, or identifying text such as names and addresses);
-* :func:`residents` -- the de-identified view of residents as of a date, the only door
-  statistics code has to the 住民基本台帳ファイル;
+  individual number, other identifier, secret, or identifying text such as names, readings
+  and addresses);
+* :class:`Deidentified` -- an in-memory database holding a de-identified copy of the
+  住民基本台帳ファイル (statistical columns, plus a random per-build pseudonym for the person
+  and the household); the store is detached once the copy is made, so statistics code
+  cannot reach an identifier column even by mistake;
 * :func:`mask` -- how a value of any column is shown outside number-use work.
 
 >>> from juki.layouts import get
@@ -19,9 +22,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 
-from .layouts import LAYOUTS, Layout, get
+from .layouts import Layout, get
 
 #: Classes no statistics may read.
 BLOCKED_CLASSES = frozenset({"individual_number", "identifier", "secret"})
@@ -52,7 +56,7 @@ def mask(table: str, column: str, value) -> str:
 
 @dataclass(frozen=True)
 class DeidentifiedTable:
-    """An ibis table that carries no identifier column; statistics accept only this type."""
+    """An ibis table over the de-identified copy only; statistics accept only this type."""
     expr: object
     as_of: dt.date | None = None
 
@@ -61,33 +65,68 @@ class DeidentifiedTable:
         return list(self.expr.columns)
 
 
-_AGE = ("(year(DATE '{d}') - year(seinengappi) - "
-        "CASE WHEN month(DATE '{d}') * 100 + day(DATE '{d}') < month(seinengappi) * 100 + day(seinengappi) "
-        "THEN 1 ELSE 0 END)")
+class Deidentified:
+    """De-identified copy of the registry in an in-memory DuckDB, opened through ibis.
 
-
-def residents(con, as_of: dt.date) -> DeidentifiedTable:
-    """Residents as of ``as_of`` (the national standard's rule), without identifiers.
-
-    The registry as known on ``as_of`` is each person's latest record processed by that day;
-    a person counts while that record is not a removal, or is a 転出 whose planned date has not
-    passed yet.  Identifier columns are used inside the query only to pick that record and
-    never leave it.
+    ``deid_jumin`` holds, per 住民基本台帳 row, the statistical columns, the 履歴番号 and two
+    pseudonyms -- ``person`` and ``household`` -- keyed hashes of 宛名番号 and 世帯番号 with a
+    random key drawn for this build only (never stored), so they link rows within one
+    analysis and nothing else.
     """
-    d = as_of.isoformat()
-    cols = [c for c in statistical_columns(get("jumin"))]
-    sql = f"""
-        WITH known AS (
-            SELECT * FROM jumin WHERE shori_date <= DATE '{d}'
-            QUALIFY rireki_no = max(rireki_no) OVER (PARTITION BY atena_no)
-        )
-        SELECT {', '.join(cols)},
-               {_AGE.format(d=d)} AS age,
-               CASE WHEN kokuseki IS NULL THEN '日本人住民' ELSE '外国人住民' END AS nationality_group
-        FROM known
-        WHERE (ido_kubun <> '2' OR shojo_date > DATE '{d}') AND jumin_date <= DATE '{d}'
-    """
-    return DeidentifiedTable(con.sql(sql), as_of)
+
+    TABLE = "deid_jumin"
+
+    def __init__(self, db=None):
+        import ibis
+
+        from . import store
+
+        path = store.db_path(db)
+        src = store.connect(path)          # checks the store exists
+        self.meta = store.meta(src)
+        src.disconnect()
+        self.con = ibis.duckdb.connect()
+        key = os.urandom(16).hex()
+        cols = ", ".join(c for c in statistical_columns(get("jumin")) if c != "rireki_no")
+        self.con.raw_sql(f"ATTACH '{str(path)}' AS registry (READ_ONLY)")
+        self.con.raw_sql(
+            f"CREATE TEMP TABLE {self.TABLE} AS SELECT hash('{key}' || atena_no) AS person, "
+            f"hash('{key}' || setai_no) AS household, rireki_no, {cols} FROM registry.jumin")
+        self.con.raw_sql("DETACH registry")
+        del key
+
+    @property
+    def as_of(self) -> dt.date:
+        return dt.date.fromisoformat(self.meta["as_of"])
+
+    def history(self) -> DeidentifiedTable:
+        """Every row (each 異動) of the de-identified 住民基本台帳ファイル."""
+        return DeidentifiedTable(self.con.table(self.TABLE))
+
+    def residents(self, as_of: dt.date) -> DeidentifiedTable:
+        """Residents as of ``as_of``, by the national standard's rule.
+
+        The registry as known on ``as_of`` is each person's latest row processed by that day;
+        a person counts while that row is not a removal, or is a 転出 whose planned date has
+        not passed yet.  Adds ``age`` (full years on ``as_of``) and ``nationality_group``.
+        """
+        import ibis
+        t = self.con.table(self.TABLE)
+        d = ibis.date(as_of.year, as_of.month, as_of.day)
+        known = t.filter(t.shori_date <= d)
+        known = known.mutate(_last=known.rireki_no.max().over(ibis.window(group_by=known.person)))
+        cur = known.filter(known.rireki_no == known._last)
+        liv = cur.filter(((cur.ido_kubun != "2") | (cur.shojo_date > d)) & (cur.jumin_date <= d))
+        b = liv.seinengappi
+        before_birthday = (as_of.month * 100 + as_of.day) < (b.month() * 100 + b.day())
+        age = (as_of.year - b.year()) - before_birthday.cast("int32")
+        group = ibis.ifelse(liv.kokuseki.isnull(), "日本人住民", "外国人住民")
+        return DeidentifiedTable(liv.drop("_last").mutate(age=age, nationality_group=group), as_of)
 
 
-__all__ = ["statistical_columns", "blocked_columns", "mask", "residents", "DeidentifiedTable", "LAYOUTS"]
+def residents(db, as_of: dt.date) -> DeidentifiedTable:
+    """Shortcut: the de-identified residents of the store at ``db`` as of ``as_of``."""
+    return Deidentified(db).residents(as_of)
+
+
+__all__ = ["statistical_columns", "blocked_columns", "mask", "Deidentified", "DeidentifiedTable", "residents"]

@@ -1,46 +1,40 @@
-"""Population statistics over the de-identified view only (see :mod:`juki.privacy`)."""
+"""Population statistics that never touch the individual number.
+
+Everything here reads the de-identified copy (:class:`juki.privacy.Deidentified`) only:
+the official 総務省 tables, the city's own views by area, month, terminal and nationality
+(:mod:`.tables`), disclosure control (:mod:`.disclosure`), an optional differentially
+private release (:mod:`.dp`) and CSV export (:class:`.table.StatTable`).
+"""
 from __future__ import annotations
 
 import pandas as pd
 
 from ..privacy import DeidentifiedTable
+from . import report  # noqa: F401 - used by the statistics notebook
+from .tables import AGE_BANDS, population_age_sex
 
-AGE_BANDS = [f"{a}～{a + 4}歳" for a in range(0, 100, 5)] + ["100歳以上"]
-
-
-def _need(view):
-    if not isinstance(view, DeidentifiedTable):
-        raise TypeError("statistics accept only a juki.privacy.DeidentifiedTable")
-    return view.expr
-
-
-def age_band(age: pd.Series) -> pd.Series:
-    """5-year bands 0～4歳 … 95～99歳, 100歳以上, as an ordered categorical."""
-    idx = (age.clip(lower=0) // 5).clip(upper=20).astype(int)
-    return pd.Categorical.from_codes(idx, categories=AGE_BANDS, ordered=True)
+__all__ = ["pyramid", "summary", "AGE_BANDS"]
 
 
 def pyramid(view: DeidentifiedTable) -> pd.DataFrame:
-    """Residents by 5-year age band (rows) and sex (男, 女)."""
-    t = _need(view)
-    df = t.group_by(["age", "seibetsu"]).aggregate(n=t.count()).to_pandas()
-    df["年齢"] = age_band(df["age"])
-    df["性別"] = df["seibetsu"].map({"1": "男", "2": "女"})
-    out = df.pivot_table(index="年齢", columns="性別", values="n", aggfunc="sum", observed=False).fillna(0)
-    return out.reindex(columns=["男", "女"], fill_value=0).astype(int)
+    """Residents by 5-year age band (rows) and sex (男, 女): unsuppressed counts for charts."""
+    st = population_age_sex(view, threshold=0)
+    df = st.frame(published=False)
+    out = pd.DataFrame({"男": df[("計", "男")].iloc[:-1].astype(int), "女": df[("計", "女")].iloc[:-1].astype(int)})
+    out.index.name = "年齢"
+    return out
 
 
 def summary(view: DeidentifiedTable) -> pd.DataFrame:
-    """総人口, 日本人住民, 外国人住民, 世帯数 (households = heads) and the share aged 65+."""
-    t = _need(view)
-    df = t.group_by("nationality_group").aggregate(
-        人口=t.count(), 世帯主=(t.zokugara == "01").sum(), 高齢者=(t.age >= 65).sum(), 年少=(t.age < 15).sum()
-    ).to_pandas().set_index("nationality_group")
-    total = df.sum()
-    rows = {"総人口": total["人口"]}
-    for g in ("日本人住民", "外国人住民"):
-        rows[g] = int(df["人口"].get(g, 0))
-    rows["世帯数(世帯主数)"] = total["世帯主"]
-    rows["65歳以上の割合(%)"] = round(100 * total["高齢者"] / max(total["人口"], 1), 1)
-    rows["15歳未満の割合(%)"] = round(100 * total["年少"] / max(total["人口"], 1), 1)
+    """総人口, 日本人住民, 外国人住民, 世帯数 and the shares aged 65+ and under 15."""
+    t = view.expr
+    r = t.aggregate(
+        total=t.count(), jp=t.kokuseki.isnull().cast("int64").sum(), hh=t.household.nunique(),
+        old=(t.age >= 65).cast("int64").sum(), young=(t.age < 15).cast("int64").sum(),
+    ).to_pandas().iloc[0]
+    total = int(r["total"])
+    rows = {"総人口": total, "日本人住民": int(r["jp"]), "外国人住民": total - int(r["jp"]),
+            "世帯数": int(r["hh"]),
+            "65歳以上の割合(%)": round(100 * r["old"] / max(total, 1), 1),
+            "15歳未満の割合(%)": round(100 * r["young"] / max(total, 1), 1)}
     return pd.DataFrame({"値": rows})

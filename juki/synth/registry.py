@@ -53,7 +53,7 @@ class Params:
     as_of: dt.date = dt.date(2026, 4, 1)
     years: int = 10                 # history window: from 1 January, ``years`` years back
     foreign_share: float = 0.04
-    departure_rate: float = 0.045   # persons leaving per resident per year (転出 + 死亡)
+    departure_rate: float = 0.036   # persons leaving per resident per year (転出 + 死亡)
     sofusaki_days: int = 60         # 送付先情報 kept for persons numbered in this many days
 
 
@@ -173,7 +173,7 @@ def build_people(rng, p: Params):
     hh_nat = kok["code"].to_numpy()[rng.choice(len(kok), size=H, p=kw / kw.sum())]
 
     # --- entry of each household
-    pre_p = np.clip((head_age - 22) / 35, 0.15, 0.9) * np.where(foreign_hh, 0.4, 1.0)
+    pre_p = np.clip((head_age - 22) / 35, 0.15, 0.9) * np.where(foreign_hh, 0.4, 0.8)
     pre = rng.random(H) < np.where(hh_gone, 0.5, pre_p)
     adult_since = ref_day - ((head_age - 18) * 365.25).astype(np.int64)
     lo = np.maximum(adult_since, W - 40 * 365)
