@@ -62,10 +62,16 @@ def check_writable(path: Path) -> None:
         raise JukiError(f"cannot write store {path}: the file is not writable")
 
 
+#: The 除票 store: removed residents' records moved out of the live file (same layout).
+JOSHU_TABLE = "jumin_joshu"
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for layout in LAYOUTS.values():
         con.execute(ddl(layout))
+    con.execute(ddl(LAYOUTS["jumin"], table=JOSHU_TABLE))
     con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("CREATE TABLE IF NOT EXISTS purge_log (purged_at TIMESTAMP, as_of DATE, operator VARCHAR, record VARCHAR)")
     for name, sql in VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
 
