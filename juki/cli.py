@@ -64,6 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("notebook")
     s.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[])
     s.add_argument("--db", default=None)
+    s.add_argument("--operator", default=None, help="who runs it (default: $JUKI_OPERATOR or system)")
+
+    s = sub.add_parser("report", help="run the manager reports into reports/<as_of>/ with an index")
+    s.add_argument("--as-of", type=_date, required=True)
+    s.add_argument("--db", default=None)
+    s.add_argument("--operator", default=None)
+
+    s = sub.add_parser("search", help="two-of-four search for reviewers (masked, logged)")
+    s.add_argument("--name")
+    s.add_argument("--address")
+    s.add_argument("--birth-date", type=_date)
+    s.add_argument("--sex", choices=["1", "2"])
+    s.add_argument("--db", default=None)
+    s.add_argument("--operator", default=None)
+
+    s = sub.add_parser("audit", help="the operation log")
+    s.add_argument("what", choices=["verify", "prune"])
+    s.add_argument("--before", type=_date, help="with prune: drop entries older than this date")
 
     s = sub.add_parser("expectations", help="regenerate the Great Expectations suites in expectations/")
     s.add_argument("--check", action="store_true", help="exit 1 if the committed suites are stale")
@@ -130,12 +148,46 @@ def cmd_run(a) -> int:
     db = a.db
     if db is not None and not os.path.exists(db):
         raise JukiError(f"no store at {db}")
-    res = run_notebook(a.notebook, [tuple(x) for x in a.parameter], db=db)
+    res = run_notebook(a.notebook, [tuple(x) for x in a.parameter], db=db, operator=a.operator)
     if res.ok:
         print(f"ok: {res.html} ({res.seconds:.1f} s)")
         return 0
     print(f"juki: run failed: {res.error} (see {res.folder})", file=sys.stderr)
     return 1
+
+
+def cmd_report(a) -> int:
+    from .reports.report import build
+    folder, ok = build(a.as_of, db=a.db, operator=a.operator)
+    if ok:
+        print(f"ok: {folder / 'index.html'}")
+        return 0
+    print(f"juki: report incomplete: see {folder / 'index.html'}", file=sys.stderr)
+    return 1
+
+
+def cmd_search(a) -> int:
+    from . import store
+    from .audit.search import search
+    con = store.connect(a.db)
+    df = search(con, name=a.name, address=a.address, birth_date=a.birth_date, sex=a.sex, operator=a.operator)
+    print(df.to_string(index=False) if len(df) else "該当なし")
+    return 0
+
+
+def cmd_audit(a) -> int:
+    from .audit import oplog
+    if a.what == "verify":
+        ok, msg = oplog.verify()
+        print(("ok: " if ok else "juki: audit: TAMPERED: ") + msg, file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 1
+    if not a.before:
+        raise JukiError("audit prune needs --before DATE")
+    floor = dt.date.today() - dt.timedelta(days=366)
+    if a.before > floor:
+        raise JukiError(f"operation logs are kept at least one year: --before must be on or before {floor}")
+    print(f"pruned {oplog.prune(a.before)} entries")
+    return 0
 
 
 def cmd_expectations(a) -> int:
@@ -161,7 +213,8 @@ def main(argv=None) -> int:
     try:
         a = build_parser().parse_args(argv)
         return {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run,
-                "bench": cmd_bench, "expectations": cmd_expectations}[a.command](a)
+                "bench": cmd_bench, "expectations": cmd_expectations, "report": cmd_report,
+                "search": cmd_search, "audit": cmd_audit}[a.command](a)
     except JukiError as e:
         print(f"juki: error: {e}", file=sys.stderr)
         return 2

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# tests never write the real operation log
+_LOG_DIR = tempfile.mkdtemp(prefix="juki-oplog-")
+os.environ["JUKI_OPLOG"] = os.path.join(_LOG_DIR, "oplog.jsonl")
+os.environ.pop("JUKI_OPERATOR", None)
 
 AS_OF = dt.date(2026, 4, 1)
 SMALL = 3000

@@ -58,7 +58,9 @@ def test_failed_cell_marks_run_failed(tmp_path, small_db, monkeypatch):
     nb.cells = [p, nbformat.v4.new_code_cell("raise ValueError('boom')")]
     nbformat.write(nb, home / "notebooks" / "broken.ipynb")
     (home / "pyproject.toml").write_text("")
-    env = {**os.environ, "JUKI_HOME": str(home), "JUKI_REPORTS": str(tmp_path / "reports")}
+    from juki.audit.roles import operators_path
+    env = {**os.environ, "JUKI_HOME": str(home), "JUKI_REPORTS": str(tmp_path / "reports"),
+           "JUKI_OPERATORS": str(operators_path())}
     r = subprocess.run([sys.executable, "-m", "juki", "run", "broken", "--db", str(small_db)],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 1

@@ -41,10 +41,14 @@ def test_population_table_equals_raw_count(duck, deid):
     st = T.population_age_sex(deid.residents(AS_OF), threshold=0)
     raw = duck.execute(f"""SELECT kokuseki IS NOT NULL, least(age // 5, 20), seibetsu, count(*)
                            FROM ({RAW_LIVING}) GROUP BY ALL""").fetchall()
-    arr = np.zeros((2, 21, 2), dtype=int)
+    arr = np.zeros((21, 2, 2), dtype=int)
     for foreign, band, sex, n in raw:
-        arr[int(foreign), band, int(sex) - 1] += n
+        arr[band, int(foreign), int(sex) - 1] += n
     assert (st.counts == with_margins(arr)).all()
+    from juki.stats import pyramid
+    pyr = pyramid(deid.residents(AS_OF))
+    assert pyr.shape == (21, 2) and list(pyr.columns) == ["男", "女"]
+    assert (pyr.to_numpy() == arr.sum(axis=1)).all()
 
 
 def test_households_and_areas_equal_raw(duck, deid):

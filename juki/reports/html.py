@@ -58,6 +58,8 @@ def render(nb: nbformat.NotebookNode, title: str) -> str:
     html = _MATHJAX_BLOCK.sub("", html)
     html = _EXTERNAL_TAG.sub("", html)
     html = re.sub(r"<script[^>]*\bsrc=[\"']{2}[^>]*>\s*</script>", "", html)
+    from .fonts import embed
+    html = embed(html)
     bad = external_references(html)
     if bad:
         raise RuntimeError(f"report {title!r} still references external URLs: {bad[:3]}")

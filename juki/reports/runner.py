@@ -30,6 +30,12 @@ class RunResult:
     seconds: float = 0.0
 
 
+def _loggable(values: dict) -> dict:
+    """Parameters as logged: notebook parameters are dates, flags, counts and paths by design;
+    long strings are cut so nothing larger can slip into the log."""
+    return {k: (v[:80] if isinstance(v, str) else v) for k, v in values.items()}
+
+
 def run_dir() -> Path:
     """Inside a notebook run by ``juki run``: the run folder; elsewhere the current folder."""
     return Path(os.environ.get("JUKI_RUN_DIR", "."))
@@ -121,14 +127,31 @@ def prepare_parameters(nb: Path, params: list[tuple[str, str]], db: str | None) 
     return out
 
 
+def notebook_roles(nb: Path) -> set:
+    """Roles a notebook declares in its metadata (``juki.roles``); none declared = administrator."""
+    import nbformat
+    meta = nbformat.read(nb, as_version=4).metadata.get("juki", {})
+    return set(meta.get("roles", ["administrator"]))
+
+
 def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str | None = None,
-                 reports_dir: Path | None = None, folder_name: str | None = None) -> RunResult:
+                 reports_dir: Path | None = None, folder_name: str | None = None,
+                 operator: str | None = None) -> RunResult:
     import nbformat
     import papermill as pm
+
+    from ..audit import guard, oplog, roles
     from .html import render
 
     nb = notebook_path(name)
     values = prepare_parameters(nb, params or [], db)
+    op_id = roles.current_id(operator)
+    needs = notebook_roles(nb)
+    try:
+        op = roles.check(roles.load(), op_id, nb.stem, needs)
+    except roles.Refused as e:
+        oplog.append("run", nb.stem, operator=op_id, params=_loggable(values), outcome="refused", detail=str(e))
+        raise
     base = Path(reports_dir) if reports_dir else paths.reports()
     base.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -145,6 +168,8 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
     if db is not None:
         os.environ["JUKI_DB"] = str(Path(db).resolve())
     os.environ["JUKI_RUN_DIR"] = str(running)  # where a notebook writes its files (see run_dir())
+    env_op = os.environ.get("JUKI_OPERATOR")
+    os.environ["JUKI_OPERATOR"] = op.id
     t0 = time.perf_counter()
     error = None
     try:
@@ -157,6 +182,10 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
         error = f"{type(e).__name__}: {e}".splitlines()[0]
     finally:
         os.environ.pop("JUKI_RUN_DIR", None)
+        if env_op is None:
+            os.environ.pop("JUKI_OPERATOR", None)
+        else:
+            os.environ["JUKI_OPERATOR"] = env_op
         if db is not None:
             if env_db is None:
                 os.environ.pop("JUKI_DB", None)
@@ -177,6 +206,12 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
               "parameters": values, "seconds": round(seconds, 2),
               "finished_at": dt.datetime.now().isoformat(timespec="seconds")}
     (running / "status.json").write_text(json.dumps(status, ensure_ascii=False, indent=2), encoding="utf-8")
+    events = guard.collected(running)
+    records = sum(e["records"] or 0 for e in events) if any(e["records"] is not None for e in events) else None
+    oplog.append("run", nb.stem, operator=op.id, role=roles.primary_role(op, needs), params=_loggable(values),
+                 records=records, outcome="ok" if error is None else "failed",
+                 number_accessed=any(e["number_accessed"] for e in events),
+                 detail=(error or "") + "".join(f" [{e['action']} {e['target']}: {e['outcome']}]" for e in events))
     target = final if error is None else final.with_name(final.name + ".failed")
     os.replace(running, target)
     html_final = target / html_path.name if (html_path and error is None) else None

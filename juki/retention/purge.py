@@ -189,9 +189,21 @@ def _store_as_of(con) -> dt.date:
 
 
 def apply(db=None, as_of: dt.date | None = None, operator: str = "", policy: Policy | None = None) -> PurgeResult:
-    """Apply every rule in one atomic rewrite of the store (see the module doc)."""
+    """Apply every rule in one atomic rewrite of the store (see the module doc).
+
+    ``operator`` names who ordered the purge (recorded in the purge record); the account
+    running it must hold the administrator role (checked and logged by the audit guard)."""
     if not operator or not operator.strip():
         raise JukiError("a real purge needs an operator (who ordered it)")
+    from ..audit import guard
+    with guard.entry("purge", "retention", {"administrator"}, params={"as_of": str(as_of), "ordered_by": operator}) as g:
+        res = _apply(db, as_of, operator, policy)
+        g.records = sum(r.due for r in res.rules)
+        g.detail = "store rewritten" if res.changed else "nothing due"
+    return res
+
+
+def _apply(db, as_of, operator, policy) -> PurgeResult:
     path = store.db_path(db)
     if not path.exists():
         raise JukiError(f"no store at {path}")

@@ -19,9 +19,8 @@ __all__ = ["pyramid", "summary", "AGE_BANDS"]
 def pyramid(view: DeidentifiedTable) -> pd.DataFrame:
     """Residents by 5-year age band (rows) and sex (男, 女): unsuppressed counts for charts."""
     st = population_age_sex(view, threshold=0)
-    df = st.frame(published=False)
-    out = pd.DataFrame({"男": df[("計", "男")].iloc[:-1].astype(int), "女": df[("計", "女")].iloc[:-1].astype(int)})
-    out.index.name = "年齢"
+    total = st.counts[:-1, -1, :-1]          # age bands × (all residents) × (男, 女)
+    out = pd.DataFrame(total, index=pd.Index(AGE_BANDS, name="年齢"), columns=["男", "女"]).astype(int)
     return out
 
 

@@ -64,6 +64,19 @@ class StatTable:
             cols = cols.get_level_values(0)
         return pd.DataFrame(flat, index=pd.Index(self.labels(0), name=self.axes[0][0]), columns=cols)
 
+    def display_frame(self) -> pd.DataFrame:
+        """What a report page shows: the published table, or for wide tables (more than 12
+        columns) its published margin over the last axis -- the full detail is in the CSV."""
+        df = self.frame(published=True)
+        if df.shape[1] <= 12 or len(self.axes) < 3:
+            return df
+        vals = self.counts.astype(object).copy()
+        vals[self.hidden] = "x"
+        idx = tuple([slice(None)] + [-1] * (len(self.axes) - 2) + [slice(None)])
+        sl = vals[idx]
+        return pd.DataFrame(sl, index=pd.Index(self.labels(0), name=self.axes[0][0]),
+                            columns=pd.Index(self.labels(len(self.axes) - 1), name=self.axes[-1][0]))
+
     def write_csv(self, folder) -> Path:
         """UTF-8 with BOM (opens cleanly in Excel), written atomically."""
         path = Path(folder) / f"{self.name}.csv"

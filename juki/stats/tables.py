@@ -54,7 +54,7 @@ def population_age_sex(view: DeidentifiedTable, threshold: int = 2) -> StatTable
     df["sex"] = df["sex"].map(SEX)
     df = df.rename(columns={"group": "区分", "band": "年齢階級", "sex": "性別"})
     return _finish(StatTable.from_long("population_age_sex", f"年齢階級別人口（{view.as_of}現在）", df,
-                                       [("区分", GROUPS), ("年齢階級", AGE_BANDS), ("性別", SEXES)],
+                                       [("年齢階級", AGE_BANDS), ("区分", GROUPS), ("性別", SEXES)],
                                        threshold=threshold), sql)
 
 

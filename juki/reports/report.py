@@ -1,0 +1,126 @@
+"""``juki report --as-of DATE``: the scheduled manager reports in one folder with an index.
+
+The notebooks run into a hidden folder ``reports/.<as_of>.building-<pid>``; the index is
+written last and the folder is then renamed to ``reports/<as_of>/`` (an earlier report of the
+same date is replaced only then).  A failed notebook appears in the index as failed and the
+command exits non-zero, so a half report never looks complete.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .. import paths
+from ..codes.era import to_wareki
+from ..errors import JukiError
+from .runner import run_notebook
+
+REPORTS = [
+    ("00_overview", "住民基本台帳 概要"),
+    ("01_data_quality", "データ品質レビュー"),
+    ("02_population_statistics", "人口・人口動態及び世帯数"),
+    ("03_retention_purge", "保存期間を経過した記録（確認のみ）"),
+    ("04_manager_summary", "管理者向けサマリー"),
+]
+
+
+def previous_summary(base: Path, as_of: dt.date) -> Path | None:
+    """The key figures of the latest earlier report, for "changes since the last report"."""
+    best = None
+    for p in base.glob("*/key_figures.json"):
+        with contextlib.suppress(ValueError):
+            d = dt.date.fromisoformat(p.parent.name)
+            if d < as_of and (best is None or d > best[0]):
+                best = (d, p)
+    return best[1] if best else None
+
+
+def build(as_of: dt.date, db=None, operator: str | None = None, reports_dir=None) -> tuple[Path, bool]:
+    base = Path(reports_dir) if reports_dir else paths.reports()
+    base.mkdir(parents=True, exist_ok=True)
+    work = base / f".{as_of.isoformat()}.building-{os.getpid()}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    prev = previous_summary(base, as_of)
+    entries = []
+    try:
+        for nb, title in REPORTS:
+            params = [("as_of", as_of.isoformat())]
+            if nb == "03_retention_purge":
+                params.append(("dry_run", "true"))
+            if nb == "04_manager_summary":
+                params += [("report_dir", str(work)), ("previous", str(prev) if prev else "")]
+            res = run_notebook(nb, params, db=db, reports_dir=work, folder_name=nb, operator=operator)
+            entries.append((nb, title, res))
+        ok = all(r.ok for _, _, r in entries)
+        kf = work / "04_manager_summary" / "key_figures.json"
+        if kf.exists():
+            shutil.copy2(kf, work / "key_figures.json")
+        _write_index(work, as_of, entries, ok)
+        final = base / as_of.isoformat()
+        old = None
+        if final.exists():
+            old = base / f".{as_of.isoformat()}.old-{os.getpid()}"
+            os.replace(final, old)
+        os.replace(work, final)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return final, ok
+
+
+def _write_index(folder: Path, as_of: dt.date, entries, ok: bool) -> None:
+    rows = []
+    for nb, title, res in entries:
+        rel = res.folder.name
+        if res.ok:
+            link = f'<a href="{html.escape(rel)}/{html.escape(res.html.name)}">{html.escape(title)}</a>'
+            state = '<span class="ok">正常終了</span>'
+        else:
+            link = f'{html.escape(title)}（<a href="{html.escape(rel)}/status.json">状況</a>）'
+            state = f'<span class="ng">失敗</span> {html.escape(res.error or "")}'
+        rows.append(f"<tr><td>{link}</td><td>{state}</td><td>{res.seconds:.1f} 秒</td></tr>")
+    now = dt.datetime.now()
+    banner = ("" if ok else '<p class="ng banner">一部のレポートの作成に失敗しました。'
+              "このレポートは不完全です。</p>")
+    page = f"""<!DOCTYPE html>
+<html lang="ja"><head><meta charset="utf-8"><title>定期レポート {as_of}</title>
+<style>
+body {{ font-family: "IPAexGothic", "Noto Sans CJK JP", sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #bbb; padding: .4em .8em; }}
+th {{ background: #eef; }} .ok {{ color: #1a7f37; }} .ng {{ color: #c00; font-weight: bold; }}
+.banner {{ border: 2px solid #c00; padding: .6em; }}
+</style></head><body>
+<h1>住民基本台帳 定期レポート</h1>
+<p>基準日: {as_of.isoformat()}（{to_wareki(as_of)}）　作成日時: {now:%Y-%m-%d %H:%M}（{to_wareki(now.date())}）</p>
+{banner}
+<table><tr><th>レポート</th><th>状況</th><th>所要時間</th></tr>
+{''.join(rows)}
+</table>
+<p>このレポートは合成データまたは庁内の閉域網内のデータから作成され、外部への通信を行いません。
+個人番号・氏名・住所は表示していません。</p>
+</body></html>
+"""
+    from .fonts import embed
+    tmp = folder / "index.html.tmp"
+    tmp.write_text(embed(page), encoding="utf-8")
+    os.replace(tmp, folder / "index.html")
+    (folder / "report_status.json").write_text(json.dumps(
+        {"as_of": as_of.isoformat(), "ok": ok,
+         "reports": [{"notebook": nb, "ok": r.ok, "error": r.error, "folder": r.folder.name} for nb, _, r in entries]},
+        ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def check_as_of(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise JukiError(f"--as-of: {raw!r} is not a valid date (YYYY-MM-DD)") from None
