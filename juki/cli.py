@@ -79,6 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db", default=None)
     s.add_argument("--operator", default=None)
 
+    s = sub.add_parser("load", help="load a CSV export into a table (quarantine for bad rows)")
+    s.add_argument("path")
+    s.add_argument("--file", dest="table", required=True, choices=["jumin", "honnin", "sofusaki"])
+    s.add_argument("--encoding", default=None, help="utf-8 or cp932 (default: detected)")
+    s.add_argument("--replace", action="store_true", help="replace the table's rows instead of appending")
+    s.add_argument("--db", default=None)
+    s.add_argument("--operator", default=None)
+
+    s = sub.add_parser("export", help="write a table as CSV (the forms the loader reads)")
+    s.add_argument("--file", dest="table", required=True, choices=["jumin", "honnin", "sofusaki"])
+    s.add_argument("--out", required=True)
+    s.add_argument("--encoding", default="utf-8", choices=["utf-8", "utf-8-sig", "cp932"])
+    s.add_argument("--dates", default="iso", choices=["iso", "yyyymmdd", "wareki", "era-code"])
+    s.add_argument("--header", default="ja", choices=["ja", "id"])
+    s.add_argument("--db", default=None)
+    s.add_argument("--operator", default=None)
+
     s = sub.add_parser("audit", help="the operation log")
     s.add_argument("what", choices=["verify", "prune"])
     s.add_argument("--before", type=_date, help="with prune: drop entries older than this date")
@@ -89,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="time the main jobs and print wall time and peak memory")
     s.add_argument("--residents", type=_positive_int, default=500_000)
     s.add_argument("--seed", type=_seed, default=1)
-    s.add_argument("--steps", default="generate,overview", help="comma-separated: generate, overview")
+    s.add_argument("--steps", default="generate,overview,quality,quality_rules,statistics,statistics_queries,purge,report",
+                   help="comma-separated steps (default: all)")
     s.add_argument("--db", default=None, help="store for the benchmark (default: bench/bench.duckdb)")
     return p
 
@@ -175,6 +193,20 @@ def cmd_search(a) -> int:
     return 0
 
 
+def cmd_load(a) -> int:
+    from .ingest import load
+    rep = load(a.path, a.table, db=a.db, encoding=a.encoding, replace=a.replace, operator=a.operator)
+    print(rep)
+    return 0
+
+
+def cmd_export(a) -> int:
+    from .ingest import export
+    n = export(a.table, a.out, db=a.db, encoding=a.encoding, dates=a.dates, header=a.header, operator=a.operator)
+    print(f"wrote {n:,} rows of {a.table} to {a.out}")
+    return 0
+
+
 def cmd_audit(a) -> int:
     from .audit import oplog
     if a.what == "verify":
@@ -214,7 +246,7 @@ def main(argv=None) -> int:
         a = build_parser().parse_args(argv)
         return {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run,
                 "bench": cmd_bench, "expectations": cmd_expectations, "report": cmd_report,
-                "search": cmd_search, "audit": cmd_audit}[a.command](a)
+                "search": cmd_search, "audit": cmd_audit, "load": cmd_load, "export": cmd_export}[a.command](a)
     except JukiError as e:
         print(f"juki: error: {e}", file=sys.stderr)
         return 2

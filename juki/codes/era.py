@@ -18,10 +18,22 @@ datetime.date(1912, 7, 30)
 datetime.date(2024, 5, 1)
 >>> to_era_code(dt.date(2024, 5, 1))
 '5060501'
+>>> [parse_date(x) for x in ('20240501', '2024-05-01', '令和6年5月1日', 'R6.5.1', '5060501', '令和元年5月1日')]
+[datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2019, 5, 1)]
+>>> parse_date('平成31年5月1日')
+Traceback (most recent call last):
+...
+ValueError: 平成31年5月1日 is not a date of 平成 (1989-01-08 to 2019-04-30)
+>>> parse_date('2024-02-30')
+Traceback (most recent call last):
+...
+ValueError: 2024-02-30 is not a calendar date
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 
 #: (code, name, alphabet letter, first day, last day)
 ERAS = (
@@ -76,3 +88,31 @@ def from_era_code(s: str) -> dt.date:
 def to_era_code(d: dt.date) -> str:
     code, _, _, start, _ = era_of(d)
     return f"{code}{d.year - start.year + 1:02d}{d.month:02d}{d.day:02d}"
+
+
+_ERA_TEXT = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr])\s*(元|\d{1,2})[年.\-/](\d{1,2})[月.\-/](\d{1,2})日?$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+_YMD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_KANJI_YMD = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+
+
+def parse_date(text: str) -> dt.date:
+    """A date in any form an export uses: YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, YYYY年M月D日,
+    era text (令和6年5月1日, R6.5.1, 令和元年5月1日) or 元号コード+YYMMDD (5060501).
+    Full-width digits are accepted."""
+    s = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "")
+    m = _ERA_TEXT.match(s)
+    if m:
+        y = 1 if m.group(2) == "元" else int(m.group(2))
+        return from_era(m.group(1), y, int(m.group(3)), int(m.group(4)))
+    for pat in (_ISO, _SLASH, _YMD, _KANJI_YMD):
+        m = pat.match(s)
+        if m:
+            try:
+                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                raise ValueError(f"{text} is not a calendar date") from None
+    if len(s) == 7 and s.isdigit():
+        return from_era_code(s)
+    raise ValueError(f"{text!r} is not a date (YYYYMMDD, YYYY-MM-DD, 令和6年5月1日, R6.5.1 or 5060501)")
