@@ -71,7 +71,27 @@ print(json.dumps({"rows_due": sum(x.due for x in r.rules), "seconds": round(r.se
 """,
 }
 
-STEPS = ("generate", "overview", "quality", "quality_rules", "statistics", "statistics_queries", "purge", "report")
+INPROC["load"] = """
+import json, os, sys, time, duckdb
+from pathlib import Path
+db = sys.argv[1]; folder = Path(db).parent
+src = folder / "bench-load-source.csv"; csv_path = folder / "bench-load-500k-cp932.csv"; dst = folder / "bench-load.duckdb"
+from juki.ingest import export, load
+export("jumin", src, db=db, encoding="utf-8", dates="wareki")
+with open(src, encoding="utf-8", newline="") as fi, open(csv_path, "w", encoding="cp932", errors="replace", newline="") as fo:
+    for n, line in enumerate(fi):
+        if n > 500_000:
+            break
+        fo.write(line)
+src.unlink()
+for p in (dst, Path(str(dst) + ".wal")):
+    p.unlink(missing_ok=True)
+t = time.perf_counter(); rep = load(csv_path, "jumin", db=dst, encoding="cp932"); s = time.perf_counter() - t
+print(json.dumps({"rows_read": rep.read, "loaded": rep.loaded, "quarantined": rep.quarantined, "load_s": round(s, 2)}))
+"""
+
+STEPS = ("generate", "overview", "quality", "quality_rules", "statistics", "statistics_queries", "purge", "report",
+         "load")
 
 
 def run_bench(a) -> int:

@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="time the main jobs and print wall time and peak memory")
     s.add_argument("--residents", type=_positive_int, default=500_000)
     s.add_argument("--seed", type=_seed, default=1)
-    s.add_argument("--steps", default="generate,overview,quality,quality_rules,statistics,statistics_queries,purge,report",
+    s.add_argument("--steps", default="generate,overview,quality,quality_rules,statistics,statistics_queries,purge,report,load",
                    help="comma-separated steps (default: all)")
     s.add_argument("--db", default=None, help="store for the benchmark (default: bench/bench.duckdb)")
     return p

@@ -11,7 +11,6 @@ juki.audit.roles.Refused: operator analyst01 (analyst) may not use 03_retention_
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,13 +40,9 @@ def operators_path() -> Path:
 
 
 def load(path=None) -> dict[str, Operator]:
+    from ..tomlfile import read
     p = Path(path) if path else operators_path()
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise JukiError(f"operators file {p} not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise JukiError(f"operators file {p}: {e}") from None
+    data = read(p, "operators file")
     out = {}
     for i, raw in enumerate(data.get("operator", []), start=1):
         if "id" not in raw or "roles" not in raw:

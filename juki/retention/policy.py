@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +84,8 @@ def load(path: str | Path | None = None) -> Policy:
 
 
 def _read(path: Path) -> list[RetentionRule]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise JukiError(f"retention policy {path} not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise JukiError(f"retention policy {path}: {e}") from None
+    from ..tomlfile import read
+    data = read(path, "retention policy")
     out = []
     for i, raw in enumerate(data.get("rule", []), start=1):
         where = f"retention policy {path.name}, rule {i}"

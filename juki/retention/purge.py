@@ -222,7 +222,7 @@ def _apply(db, as_of, operator, policy) -> PurgeResult:
         _pause("planned")
         if not any(r.due for r in rules):
             con.close()
-            _remove(tmp)
+            store._remove(tmp)
             return PurgeResult(as_of, False, operator, rules, before, before, False, time.perf_counter() - t0)
         store.create_schema(con)
         by = {r.rule: r for r in rules}
@@ -259,16 +259,10 @@ def _apply(db, as_of, operator, policy) -> PurgeResult:
     except BaseException:
         with contextlib.suppress(Exception):
             con.close()
-        _remove(tmp)
+        store._remove(tmp)
         raise
     result.seconds = time.perf_counter() - t0
     return result
-
-
-def _remove(p: Path) -> None:
-    for q in (p, Path(str(p) + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            q.unlink()
 
 
 def _remove_stale(path: Path) -> None:
