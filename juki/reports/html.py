@@ -38,10 +38,8 @@ def strip_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data")
-            if data and _WIDGET in data:
-                data.pop(_WIDGET)
+        # a widget's text fallback ("FloatProgress(...)") means nothing on a static page
+        cell["outputs"] = [o for o in cell.get("outputs", []) if _WIDGET not in o.get("data", {})]
     return nb
 
 

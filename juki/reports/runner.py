@@ -168,6 +168,7 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
     if db is not None:
         os.environ["JUKI_DB"] = str(Path(db).resolve())
     os.environ["JUKI_RUN_DIR"] = str(running)  # where a notebook writes its files (see run_dir())
+    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in scheduled notebooks
     env_op = os.environ.get("JUKI_OPERATOR")
     os.environ["JUKI_OPERATOR"] = op.id
     t0 = time.perf_counter()
