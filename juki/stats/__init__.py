@@ -36,4 +36,4 @@ def summary(view: DeidentifiedTable) -> pd.DataFrame:
             "世帯数": int(r["hh"]),
             "65歳以上の割合(%)": round(100 * r["old"] / max(total, 1), 1),
             "15歳未満の割合(%)": round(100 * r["young"] / max(total, 1), 1)}
-    return pd.DataFrame({"値": rows})
+    return pd.DataFrame({"値": pd.Series(rows, dtype=object)})  # counts stay whole numbers
