@@ -124,9 +124,4 @@ class Deidentified:
         return DeidentifiedTable(liv.drop("_last").mutate(age=age, nationality_group=group), as_of)
 
 
-def residents(db, as_of: dt.date) -> DeidentifiedTable:
-    """Shortcut: the de-identified residents of the store at ``db`` as of ``as_of``."""
-    return Deidentified(db).residents(as_of)
-
-
-__all__ = ["statistical_columns", "blocked_columns", "mask", "Deidentified", "DeidentifiedTable", "residents"]
+__all__ = ["statistical_columns", "blocked_columns", "mask", "Deidentified", "DeidentifiedTable"]

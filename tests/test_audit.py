@@ -208,3 +208,12 @@ def test_report_refused_for_an_analyst_leaves_nothing(log, small_db, tmp_path):
         build(AS_OF, db=str(small_db), reports_dir=reports, operator="analyst01")
     assert list(reports.iterdir()) == []
     assert oplog.entries(log)[-1]["outcome"] == "refused"
+
+
+def test_access_audit_notebook_runs(log, small_db, tmp_path):
+    oplog.append("search", "jumin", operator="reviewer01", records=500, at=dt.datetime(2026, 3, 1, 23, 5))
+    oplog.append("run", "03_retention_purge", operator="analyst01", outcome="refused", detail="needs administrator")
+    res = run_notebook("05_access_audit", [("broad", "20")], db=str(small_db), reports_dir=tmp_path)
+    assert res.ok, res.error
+    html = res.html.read_text(encoding="utf-8")
+    assert "ハッシュチェーンの検証" in html and "正常" in html and "reviewer01" in html

@@ -15,7 +15,7 @@ import unicodedata
 
 import pandas as pd
 
-from ..codes.kana import seion
+from ..codes.kana import PLAIN, VOICED, seion
 from ..errors import JukiError
 from ..privacy import mask
 from . import guard
@@ -49,9 +49,8 @@ def search(con, name=None, address=None, birth_date=None, sex=None, operator: st
         if name:
             conds.append("(replace(replace(j.shimei, '　', ''), ' ', '') = ? OR "
                          "translate(replace(h.furigana_shimei, '　', ''), ?, ?) = ?)")
-            from ..quality.rules import _PLAIN, _VOICED
             n = _norm(name)
-            args += [n, _VOICED, _PLAIN, seion(n)]
+            args += [n, VOICED, PLAIN, seion(n)]
         if address:
             conds.append("strpos(j.genjusho, ?) > 0")
             args.append(_norm(address).replace("千葉県", ""))
@@ -64,8 +63,7 @@ def search(con, name=None, address=None, birth_date=None, sex=None, operator: st
             args.append(sex)
         duck = getattr(con, "con", con)
         df = duck.execute(f"""
-            SELECT j.atena_no, j.shimei, j.seinengappi, j.seibetsu, j.genjusho FROM
-              (SELECT * FROM jumin QUALIFY rireki_no = max(rireki_no) OVER (PARTITION BY atena_no)) j
+            SELECT j.atena_no, j.shimei, j.seinengappi, j.seibetsu, j.genjusho FROM jumin_current j
               LEFT JOIN (SELECT jumin_code, furigana_shimei FROM honnin WHERE record_jokyo_flag = '0') h
               ON h.jumin_code = j.jumin_code
             WHERE {' AND '.join(conds)} ORDER BY j.atena_no LIMIT {int(limit) + 1}""", args).fetchdf()

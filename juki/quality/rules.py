@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import codes
+from ..codes import kana
 from ..layouts import LAYOUTS, Layout
 from . import required as _required
 
@@ -100,8 +101,6 @@ def _q(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
-_VOICED = "ガギグゲゴザジズゼゾダヂヅデドバビブベボパピプペポヴァィゥェォッャュョヮヵヶ"
-_PLAIN = "カキクケコサシスセソタチツテトハヒフヘホハヒフヘホウアイウエオツヤユヨワカケ"
 
 
 def _n(s: str) -> str:
@@ -208,7 +207,7 @@ def domain_rules() -> list[Rule]:
         # 本人確認情報ファイル
         R("honnin.kana.seion", "honnin", "consistency", ("furigana_shimei", "seion_kana_shimei"),
           "清音化かな氏名がふりがな氏名を清音化したものと一致",
-          f"seion_kana_shimei = translate(furigana_shimei, '{_VOICED}', '{_PLAIN}')"),
+          f"seion_kana_shimei = translate(furigana_shimei, '{kana.VOICED}', '{kana.PLAIN}')"),
         R("honnin.gaiji.flag", "honnin", "consistency", ("gaiji_su_shimei", "gaiji_su_jusho", "gaiji_flag"),
           "外字フラグが外字数と整合",
           "gaiji_flag = CASE WHEN coalesce(gaiji_su_shimei, 0) + coalesce(gaiji_su_jusho, 0) "

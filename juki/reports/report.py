@@ -17,7 +17,6 @@ from pathlib import Path
 
 from .. import paths
 from ..codes.era import to_wareki
-from ..errors import JukiError
 from .runner import run_notebook
 
 REPORTS = [
@@ -117,10 +116,3 @@ th {{ background: #eef; }} .ok {{ color: #1a7f37; }} .ng {{ color: #c00; font-we
         {"as_of": as_of.isoformat(), "ok": ok,
          "reports": [{"notebook": nb, "ok": r.ok, "error": r.error, "folder": r.folder.name} for nb, _, r in entries]},
         ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def check_as_of(raw: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise JukiError(f"--as-of: {raw!r} is not a valid date (YYYY-MM-DD)") from None
