@@ -65,7 +65,7 @@ def base_sql(table: str, as_of: dt.date) -> str:
         WITH c AS (
             SELECT jumin_code AS c_code, kojin_bango AS c_kb, shimei AS c_name, seinengappi AS c_birth,
                    seibetsu AS c_sex, genjusho AS c_addr FROM jumin
-            QUALIFY row_number() OVER (PARTITION BY jumin_code ORDER BY shori_date DESC, rireki_no DESC) = 1
+            QUALIFY row_number() OVER (PARTITION BY jumin_code ORDER BY rireki_no DESC) = 1  -- the current record
         )
         SELECT s.*, {d} AS as_of, count(*) OVER (PARTITION BY sofusaki_kanri_no) AS n_in_batch,
                (c.c_code IS NOT NULL AND c.c_kb IS NOT DISTINCT FROM s.kojin_bango

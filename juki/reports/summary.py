@@ -14,7 +14,7 @@ from ..stats import summary as stats_summary
 
 def key_figures(deid: Deidentified, as_of: dt.date) -> dict:
     s = stats_summary(deid.residents(as_of))["値"]
-    return {"as_of": as_of.isoformat(), **{k: float(v) for k, v in s.items()}}
+    return {"as_of": as_of.isoformat(), **{k: (v.item() if hasattr(v, "item") else v) for k, v in s.items()}}
 
 
 def changes(current: dict, previous_path: str | None) -> pd.DataFrame:
@@ -25,7 +25,7 @@ def changes(current: dict, previous_path: str | None) -> pd.DataFrame:
             continue
         p = prev.get(k) if prev else None
         rows.append({"項目": k, "今回": v, "前回": p, "増減": (v - p) if p is not None else None})
-    df = pd.DataFrame(rows).set_index("項目")
+    df = pd.DataFrame(rows).set_index("項目").astype(object).fillna("—")
     df.attrs["previous_as_of"] = prev.get("as_of") if prev else None
     return df
 
