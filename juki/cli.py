@@ -1,6 +1,8 @@
 """``juki`` — thin: parses, calls the rooms of the library, exits with clear one-line errors.
 
-Exit codes: 0 ok, 1 a run failed (e.g. a notebook cell), 2 bad input.
+Exit codes: 0 ok, 1 a run failed (e.g. a notebook cell) or the log is tampered, 2 bad input or
+a refusal.  Every entry point runs with umask 077 (files 0600, folders 0700).  The operator is
+the OS account; ``--operator`` is accepted by the parser only to refuse it and log the attempt.
 """
 from __future__ import annotations
 
@@ -46,68 +48,97 @@ def _date(s: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{s!r} is not a valid date (YYYY-MM-DD)") from None
 
 
+def _sub(sub, name, help_):
+    s = sub.add_parser(name, help=help_)
+    s.add_argument("--operator", default=None, help=argparse.SUPPRESS)  # refused: the OS account is the operator
+    return s
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="juki", description="住民基本台帳 analytical workbench (synthetic data only)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    s = sub.add_parser("layouts", help="print the record layouts of the three files")
+    s = _sub(sub, "layouts", "print the record layouts of the three files")
     s.add_argument("--format", choices=["json", "markdown", "ddl"], default="json")
 
-    s = sub.add_parser("generate", help="generate the synthetic city into the store")
-    s.add_argument("--residents", type=_positive_int, default=500_000, help="living residents (default 500000)")
+    s = _sub(sub, "generate", "generate the synthetic city into the store")
+    s.add_argument("--residents", type=_positive_int, default=None,
+                   help="living residents (default: the preset's, 500000 for matsudo)")
+    s.add_argument("--preset", default=None, help="a city preset (see data/README.md), e.g. matsudo, yokohama")
     s.add_argument("--seed", type=_seed, default=1)
     s.add_argument("--as-of", type=_date, default=None, help="reference date (default: today)")
     s.add_argument("--db", default=None, help="store path (default: $JUKI_DB or data/juki.duckdb)")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--force", action="store_true", help="replace an existing store (its purge records are lost)")
+    s.add_argument("--chunk", type=_positive_int, default=None, help="residents generated per chunk (memory bound)")
+    s.add_argument("--quiet", action="store_true", help="no progress output")
 
-    s = sub.add_parser("run", help="run a notebook through Papermill into reports/")
+    s = _sub(sub, "run", "run a notebook through Papermill into reports/")
     s.add_argument("notebook")
     s.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[])
     s.add_argument("--db", default=None)
-    s.add_argument("--operator", default=None, help="who runs it (default: $JUKI_OPERATOR or system)")
 
-    s = sub.add_parser("report", help="run the manager reports into reports/<as_of>/ with an index")
+    s = _sub(sub, "report", "run the monthly reports into reports/<as_of>/ with an index")
     s.add_argument("--as-of", type=_date, required=True)
     s.add_argument("--db", default=None)
-    s.add_argument("--operator", default=None)
 
-    s = sub.add_parser("search", help="two-of-four search for reviewers (masked, logged)")
+    s = _sub(sub, "search", "two-of-four search for reviewers (masked, logged)")
     s.add_argument("--name")
     s.add_argument("--address")
-    s.add_argument("--birth-date", type=_date)
+    s.add_argument("--birth-date", help="YYYY-MM-DD, or a partial date (1991-05, 平成3年)")
     s.add_argument("--sex", choices=["1", "2"])
     s.add_argument("--db", default=None)
-    s.add_argument("--operator", default=None)
 
-    s = sub.add_parser("load", help="load a CSV export into a table (quarantine for bad rows)")
-    s.add_argument("path")
-    s.add_argument("--file", dest="table", required=True, choices=["jumin", "honnin", "sofusaki"])
+    s = _sub(sub, "load", "load CSV exports into the store (quarantine for bad rows), in one transaction")
+    s.add_argument("paths", nargs="+", help="CSV files or folders of them")
+    s.add_argument("--file", dest="table", default=None, choices=["jumin", "honnin", "sofusaki"],
+                   help="which file they are (default: recognised from each header)")
     s.add_argument("--encoding", default=None, help="utf-8 or cp932 (default: detected)")
-    s.add_argument("--replace", action="store_true", help="replace the table's rows instead of appending")
+    s.add_argument("--profile", default=None, help="column-name profile (data/profiles/<name>.toml; default: PIA item names)")
+    s.add_argument("--as-of", type=_date, default=None, help="reference date of the export (default: its latest 処理年月日)")
+    s.add_argument("--replace", action="store_true", help="replace the tables' rows instead of appending")
     s.add_argument("--db", default=None)
-    s.add_argument("--operator", default=None)
 
-    s = sub.add_parser("export", help="write a table as CSV (the forms the loader reads)")
+    s = _sub(sub, "export", "write a table as CSV for a recipient (an export profile decides the items)")
     s.add_argument("--file", dest="table", required=True, choices=["jumin", "honnin", "sofusaki"])
     s.add_argument("--out", required=True)
+    s.add_argument("--profile", default="default", help="export profile (data/export_profiles/<name>.toml)")
     s.add_argument("--encoding", default="utf-8", choices=["utf-8", "utf-8-sig", "cp932"])
     s.add_argument("--dates", default="iso", choices=["iso", "yyyymmdd", "wareki", "era-code"])
     s.add_argument("--header", default="ja", choices=["ja", "id"])
     s.add_argument("--db", default=None)
-    s.add_argument("--operator", default=None)
 
-    s = sub.add_parser("audit", help="the operation log")
-    s.add_argument("what", choices=["verify", "prune"])
+    s = _sub(sub, "purge", "apply the retention policy (all rules, or --only one) as one atomic rewrite")
+    s.add_argument("--only", default=None, help="one rule, e.g. sofusaki_sent (the daily 送付先情報 purge)")
+    s.add_argument("--as-of", type=_date, default=None, help="purge date (default: today)")
+    s.add_argument("--dry-run", action="store_true", help="count what is due; change nothing")
+    s.add_argument("--policy", default=None, help="a policy file overriding the defaults (TOML)")
+    s.add_argument("--db", default=None)
+
+    s = _sub(sub, "publish-analysis", "publish the de-identified analysis store for analysts")
+    s.add_argument("--as-of", type=_date, default=None, help="reference date (default: the store's)")
+    s.add_argument("--db", default=None)
+    s.add_argument("--out", default=None, help="analysis store (default: $JUKI_ANALYSIS_DB or data/analysis.duckdb)")
+
+    s = _sub(sub, "explore", "serve the analysts' explorer (Voilà) on 127.0.0.1")
+    s.add_argument("--port", type=int, default=8866)
+    s.add_argument("--analysis-db", default=None)
+    s.add_argument("--no-browser", action="store_true")
+
+    s = _sub(sub, "audit", "the operation log: verify, person, operator, prune, acknowledge")
+    s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge"])
+    s.add_argument("subject", nargs="?", help="with person: a 宛名番号; with operator: an operator id")
     s.add_argument("--before", type=_date, help="with prune: drop entries older than this date")
+    s.add_argument("--reason", help="with acknowledge: what happened to the log")
+    s.add_argument("--db", default=None, help="the store whose recorded log head is checked too")
 
-    s = sub.add_parser("expectations", help="regenerate the Great Expectations suites in expectations/")
+    s = _sub(sub, "expectations", "regenerate the Great Expectations suites in expectations/")
     s.add_argument("--check", action="store_true", help="exit 1 if the committed suites are stale")
 
-    s = sub.add_parser("bench", help="time the main jobs and print wall time and peak memory")
-    s.add_argument("--residents", type=_positive_int, default=500_000)
+    s = _sub(sub, "bench", "time the main jobs and print wall time and peak memory")
+    s.add_argument("--residents", default="500000", help="one size or a comma-separated list (e.g. 500000,1000000)")
     s.add_argument("--seed", type=_seed, default=1)
-    s.add_argument("--steps", default="generate,overview,quality,quality_rules,statistics,statistics_queries,purge,report,load",
-                   help="comma-separated steps (default: all)")
+    s.add_argument("--steps", default=None, help="comma-separated steps (default: all)")
+    s.add_argument("--rows", default=None, help="with the load step: export sizes to load (default 500000)")
     s.add_argument("--db", default=None, help="store for the benchmark (default: bench/bench.duckdb)")
     return p
 
@@ -119,45 +150,18 @@ def cmd_layouts(a) -> int:
     return 0
 
 
+def _progress(quiet: bool):
+    """A progress callback: a tqdm bar on a terminal, plain lines in logs."""
+    from .progress import Progress
+    return Progress(quiet=quiet)
+
+
 def cmd_generate(a) -> int:
-    from . import store
-    from .synth import generate as gen
-    from .synth.registry import MIN_AS_OF, Params
-
-    as_of = a.as_of or dt.date.today()
-    if as_of < MIN_AS_OF:
-        raise JukiError(f"--as-of {as_of} is too early: the history needs ten years of individual numbers "
-                        f"(on or after {MIN_AS_OF})")
-    if as_of > dt.date(2100, 12, 31):
-        raise JukiError(f"--as-of {as_of} is too far in the future")
-    path = store.db_path(a.db)
-    store.check_writable(path)
-    params = Params(residents=a.residents, seed=a.seed, as_of=as_of)
-    bar = None
-    tty = sys.stderr.isatty()
-    if not a.quiet and tty:
-        from tqdm import tqdm
-        bar = tqdm(total=5, desc="generate", unit="step", file=sys.stderr, leave=False)
-
-    def progress(step, done, total):
-        if bar is not None:
-            bar.set_description(f"generate: {step}")
-            bar.n = done
-            bar.refresh()
-        elif not a.quiet:
-            print(f"generate: {step} ({done + 1}/{total})", file=sys.stderr, flush=True)
-
-    tables = gen(params, progress)
-    if bar is not None:
-        bar.set_description("generate: writing store")
-        bar.n = 5
-        bar.refresh()
-        bar.close()
-    meta = {"source": "synthetic", "residents": a.residents, "seed": a.seed, "as_of": as_of.isoformat(),
-            "rows": {k: v.num_rows for k, v in tables.items()}}
-    store.write_registry(tables, path, meta)
-    rows = ", ".join(f"{k} {v.num_rows:,}" for k, v in tables.items())
-    print(f"generated {a.residents:,} residents as of {as_of} (seed {a.seed}) into {path}: {rows}")
+    from .synth import generate_store
+    path, rows = generate_store(residents=a.residents, preset=a.preset, seed=a.seed, as_of=a.as_of, db=a.db,
+                                force=a.force, chunk=a.chunk, progress=_progress(a.quiet))
+    print(f"generated {rows['residents']:,} residents as of {rows['as_of']} (seed {a.seed}) into {path}: "
+          + ", ".join(f"{k} {v:,}" for k, v in rows["tables"].items()))
     return 0
 
 
@@ -166,7 +170,7 @@ def cmd_run(a) -> int:
     db = a.db
     if db is not None and not os.path.exists(db):
         raise JukiError(f"no store at {db}")
-    res = run_notebook(a.notebook, [tuple(x) for x in a.parameter], db=db, operator=a.operator)
+    res = run_notebook(a.notebook, [tuple(x) for x in a.parameter], db=db, flag=a.operator)
     if res.ok:
         print(f"ok: {res.html} ({res.seconds:.1f} s)")
         return 0
@@ -176,7 +180,7 @@ def cmd_run(a) -> int:
 
 def cmd_report(a) -> int:
     from .reports.report import build
-    folder, ok = build(a.as_of, db=a.db, operator=a.operator)
+    folder, ok = build(a.as_of, db=a.db, flag=a.operator, progress=_progress(False))
     if ok:
         print(f"ok: {folder / 'index.html'}")
         return 0
@@ -186,39 +190,118 @@ def cmd_report(a) -> int:
 
 def cmd_search(a) -> int:
     from . import store
+    from .audit import guard
     from .audit.search import search
+    guard.identify("search", "jumin+honnin", flag=a.operator)
     con = store.connect(a.db)
-    df = search(con, name=a.name, address=a.address, birth_date=a.birth_date, sex=a.sex, operator=a.operator)
+    df = search(con, name=a.name, address=a.address, birth_date=a.birth_date, sex=a.sex)
     print(df.to_string(index=False) if len(df) else "該当なし")
     return 0
 
 
 def cmd_load(a) -> int:
-    from .ingest import load
-    rep = load(a.path, a.table, db=a.db, encoding=a.encoding, replace=a.replace, operator=a.operator)
-    print(rep)
+    from .audit import guard
+    from .ingest import load_files
+    guard.identify("load", "store", flag=a.operator)
+    reports = load_files(a.paths, table=a.table, db=a.db, encoding=a.encoding, replace=a.replace,
+                         profile=a.profile, as_of=a.as_of)
+    for rep in reports.files:
+        print(rep)
+    for w in reports.warnings:
+        print(f"juki: warning: {w}", file=sys.stderr)
     return 0
 
 
 def cmd_export(a) -> int:
+    from .audit import guard
     from .ingest import export
-    n = export(a.table, a.out, db=a.db, encoding=a.encoding, dates=a.dates, header=a.header, operator=a.operator)
-    print(f"wrote {n:,} rows of {a.table} to {a.out}")
+    guard.identify("export", a.table, flag=a.operator)
+    res = export(a.table, a.out, db=a.db, profile=a.profile, encoding=a.encoding, dates=a.dates, header=a.header)
+    print(f"wrote {res.rows:,} rows of {a.table} for {res.recipient} ({len(res.items)} items) to {a.out}")
     return 0
 
 
+def cmd_purge(a) -> int:
+    from .audit import guard
+    from .retention import apply, load, plan
+    op = guard.identify("purge", "retention", flag=a.operator)[0]
+    policy = load(a.policy)
+    as_of = a.as_of or dt.date.today()
+    if a.dry_run:
+        guard.require("purge_plan", "retention")
+        res = plan(a.db, as_of, policy, only=a.only)
+    else:
+        res = apply(a.db, as_of, operator=op.id, policy=policy, only=a.only)
+    for r in res.rules:
+        if not r.skipped:
+            print(f"{r.rule}: {r.due:,} rows {'due' if res.dry_run else 'purged'} (on or before {r.cutoff})")
+    print("store rewritten" if res.changed else ("dry run: nothing changed" if res.dry_run else "nothing due"))
+    return 0
+
+
+def cmd_publish(a) -> int:
+    from .analysis.publish import publish
+    from .audit import guard
+    guard.identify("publish_analysis", "analysis", flag=a.operator)
+    res = publish(db=a.db, as_of=a.as_of, out=a.out)
+    print(f"published {res['path']} as of {res['as_of']} ({res['persons']:,} persons, reference dates "
+          f"{', '.join(res['ref_dates'])})")
+    return 0
+
+
+def cmd_explore(a) -> int:
+    from .analysis.explore_app import serve
+    from .audit import guard
+    guard.identify("explore", "explorer", flag=a.operator)
+    return serve(port=a.port, analysis_db=a.analysis_db, open_browser=not a.no_browser)
+
+
 def cmd_audit(a) -> int:
-    from .audit import oplog
+    from . import store
+    from .audit import guard, oplog
     if a.what == "verify":
-        ok, msg = oplog.verify()
+        guard.require("audit_verify", "oplog")
+        witness = None
+        path = store.db_path(a.db)
+        if path.exists():
+            con = store.open_duckdb(path)
+            try:
+                witness = store.meta(con).get("oplog_head")
+            finally:
+                con.close()
+        ok, msg = oplog.verify(witness=witness)
         print(("ok: " if ok else "juki: audit: TAMPERED: ") + msg, file=sys.stdout if ok else sys.stderr)
         return 0 if ok else 1
+    if a.what in ("person", "operator"):
+        from .audit.review import uses_of_operator, uses_of_person
+        if not a.subject:
+            raise JukiError(f"audit {a.what} needs a {'宛名番号' if a.what == 'person' else 'operator id'}")
+        with guard.entry("audit_read", f"audit {a.what}", flag=a.operator) as g:
+            if a.what == "person":
+                df = uses_of_person(a.subject)
+                g.persons = [a.subject]
+            else:
+                df = uses_of_operator(a.subject)
+            g.records = len(df)
+        print(df.to_string(index=False) if len(df) else "該当なし")
+        return 0
+    if a.what == "acknowledge":
+        if not a.reason:
+            raise JukiError("audit acknowledge needs --reason (what happened to the log)")
+        op, account = guard.identify("audit_prune", "oplog", flag=a.operator)
+        from .audit import roles
+        roles.check(op, "audit acknowledge", roles.needs("audit_prune"))
+        e = oplog.acknowledge(a.reason, operator=op.id, os_user=account)
+        print(f"recorded the break as entry seq {e['seq']}")
+        return 0
     if not a.before:
         raise JukiError("audit prune needs --before DATE")
     floor = dt.date.today() - dt.timedelta(days=366)
     if a.before > floor:
         raise JukiError(f"operation logs are kept at least one year: --before must be on or before {floor}")
-    print(f"pruned {oplog.prune(a.before)} entries")
+    with guard.entry("audit_prune", "oplog", params={"before": a.before.isoformat()}, flag=a.operator) as g:
+        g.records = oplog.prune(a.before)
+    print(f"pruned {g.records} entries")
     return 0
 
 
@@ -241,12 +324,20 @@ def cmd_bench(a) -> int:
     return run_bench(a)
 
 
+COMMANDS = {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench,
+            "expectations": cmd_expectations, "report": cmd_report, "search": cmd_search, "audit": cmd_audit,
+            "load": cmd_load, "export": cmd_export, "purge": cmd_purge, "publish-analysis": cmd_publish,
+            "explore": cmd_explore}
+
+
 def main(argv=None) -> int:
+    os.umask(0o077)
     try:
         a = build_parser().parse_args(argv)
-        return {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run,
-                "bench": cmd_bench, "expectations": cmd_expectations, "report": cmd_report,
-                "search": cmd_search, "audit": cmd_audit, "load": cmd_load, "export": cmd_export}[a.command](a)
+        if a.operator or os.environ.get("JUKI_OPERATOR"):
+            from .audit import guard
+            guard.identify(a.command, "cli", flag=a.operator)  # refuses and logs the attempt
+        return COMMANDS[a.command](a)
     except JukiError as e:
         print(f"juki: error: {e}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
+from . import residency
 from .layouts import Layout, get
 
 #: Classes no statistics may read.
@@ -39,6 +40,21 @@ def statistical_columns(layout: Layout) -> list[str]:
 def blocked_columns(layout: Layout) -> list[str]:
     allowed = set(statistical_columns(layout))
     return [c for c in layout.columns if c not in allowed]
+
+
+def key_label(table: str, column: str, value) -> str:
+    """How a row-key value is shown to a reviewer: internal keys (宛名番号, 管理番号, 更新順番号) as
+    they are, a 住民票コード by its last four digits only.
+
+    >>> key_label('honnin', 'jumin_code', '12345678901'), key_label('jumin', 'atena_no', '1000000019')
+    ('*******8901', '1000000019')
+    """
+    if value is None:
+        return ""
+    if get(table).item(column).number == "jumin_code":
+        from .codes.jumin_code import mask_tail
+        return mask_tail(value)
+    return str(value)
 
 
 def mask(table: str, column: str, value) -> str:
@@ -89,39 +105,27 @@ class Deidentified:
         key = os.urandom(16).hex()
         cols = ", ".join(c for c in statistical_columns(get("jumin")) if c != "rireki_no")
         self.con.raw_sql(f"ATTACH '{str(path)}' AS registry (READ_ONLY)")
+        # the pseudonyms take the key columns' names so that juki.residency applies unchanged
         self.con.raw_sql(
-            f"CREATE TEMP TABLE {self.TABLE} AS SELECT hash('{key}' || atena_no) AS person, "
-            f"hash('{key}' || setai_no) AS household, rireki_no, {cols} FROM registry.jumin")
+            f"CREATE TEMP TABLE {self.TABLE} AS SELECT CAST(hash('{key}' || atena_no) AS VARCHAR) AS atena_no, "
+            f"CAST(hash('{key}' || setai_no) AS VARCHAR) AS household, rireki_no, {cols} FROM registry.jumin")
         self.con.raw_sql("DETACH registry")
         del key
 
     @property
     def as_of(self) -> dt.date:
-        return dt.date.fromisoformat(self.meta["as_of"])
+        return residency.reference_date(None, self.meta.get("as_of"))
 
     def history(self) -> DeidentifiedTable:
         """Every row (each 異動) of the de-identified 住民基本台帳ファイル."""
         return DeidentifiedTable(self.con.table(self.TABLE))
 
     def residents(self, as_of: dt.date) -> DeidentifiedTable:
-        """Residents as of ``as_of``, by the national standard's rule.
-
-        The registry as known on ``as_of`` is each person's latest row processed by that day;
-        a person counts while that row is not a removal, or is a 転出 whose planned date has
-        not passed yet.  Adds ``age`` (full years on ``as_of``) and ``nationality_group``.
-        """
+        """Residents on ``as_of`` (:func:`juki.residency.residents`), with ``age`` and ``nationality_group``."""
         import ibis
-        t = self.con.table(self.TABLE)
-        d = ibis.date(as_of.year, as_of.month, as_of.day)
-        known = t.filter(t.shori_date <= d)
-        known = known.mutate(_last=known.rireki_no.max().over(ibis.window(group_by=known.person)))
-        cur = known.filter(known.rireki_no == known._last)
-        liv = cur.filter(((cur.ido_kubun != "2") | (cur.shojo_date > d)) & (cur.jumin_date <= d))
-        b = liv.seinengappi
-        before_birthday = (as_of.month * 100 + as_of.day) < (b.month() * 100 + b.day())
-        age = (as_of.year - b.year()) - before_birthday.cast("int32")
+        liv = residency.resident_ages(self.con.table(self.TABLE), as_of)
         group = ibis.ifelse(liv.kokuseki.isnull(), "日本人住民", "外国人住民")
-        return DeidentifiedTable(liv.drop("_last").mutate(age=age, nationality_group=group), as_of)
+        return DeidentifiedTable(liv.mutate(household=liv.household, nationality_group=group), as_of)
 
 
 __all__ = ["statistical_columns", "blocked_columns", "mask", "Deidentified", "DeidentifiedTable"]

@@ -1,9 +1,13 @@
-"""The DuckDB store, opened through ibis, created from the layouts.
+"""The DuckDB store: opened through ibis, created from the layouts, rewritten atomically.
 
-One call gives a notebook its store: :func:`connect` honours ``--db`` / ``JUKI_DB``.
-Writes are atomic: a new store is built in a temporary file beside the target, checkpointed,
-and renamed over it, so a crash or a bad input never leaves a partial database that looks
-complete.
+* :func:`connect` gives a notebook or command its store (honours ``--db`` / ``JUKI_DB``);
+* :func:`create_schema` makes every table from the layouts (plus the workbench's own tables:
+  除票 store, metadata, purge records, load log, quarantine);
+* :func:`rewrite` is the only way a whole store is replaced (generation, purges): a new file is
+  built beside the old one, checkpointed, fsynced and renamed over it, so a crash or a bad
+  input never leaves a partial store that looks complete;
+* :func:`configure` applies the machine's DuckDB settings (memory limit, spill folder) to every
+  connection, so a large city spills to disk instead of running out of memory.
 """
 from __future__ import annotations
 
@@ -15,20 +19,57 @@ from pathlib import Path
 
 import duckdb
 
-from . import paths
+from . import atomic, paths
 from .errors import JukiError
 from .layouts import LAYOUTS
 from .layouts.render import ddl
 
 META_TABLE = "juki_meta"
+#: The 除票 store: removed residents' records moved out of the live file (same layout).
+JOSHU_TABLE = "jumin_joshu"
+DATA_TABLES = ("jumin", "jumin_joshu", "honnin", "sofusaki")
 
-#: Views every store has: the current snapshot of each 宛名番号 (highest 履歴番号).
-VIEWS = {
-    "jumin_current": """
-        SELECT * FROM jumin
-        QUALIFY rireki_no = max(rireki_no) OVER (PARTITION BY atena_no)""",
+WORKBENCH_DDL = {
+    META_TABLE: "CREATE TABLE IF NOT EXISTS juki_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "purge_log": "CREATE TABLE IF NOT EXISTS purge_log (purged_at TIMESTAMP, as_of DATE, operator VARCHAR, record VARCHAR)",
+    "load_log": """CREATE TABLE IF NOT EXISTS load_log (
+        loaded_at TIMESTAMP, source_file VARCHAR, sha256 VARCHAR, encoding VARCHAR, target_table VARCHAR,
+        profile VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, operator VARCHAR,
+        as_of DATE, derived VARCHAR, warnings VARCHAR)""",
+    "quarantine": """CREATE TABLE IF NOT EXISTS quarantine (
+        loaded_at TIMESTAMP, source_file VARCHAR, line INTEGER, target_table VARCHAR, reason VARCHAR, raw VARCHAR)""",
 }
 
+
+# ---------------------------------------------------------------- machine settings
+
+def memory_limit() -> str:
+    """DuckDB's memory limit: ``JUKI_DUCKDB_MEMORY`` (e.g. ``4GB``) or 40% of this machine's RAM."""
+    env = os.environ.get("JUKI_DUCKDB_MEMORY")
+    if env:
+        return env
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # pragma: no cover - exotic platforms
+        return "4GB"
+    return f"{max(1, int(total * 0.4 / 2 ** 30))}GB"
+
+
+def spill_dir(path: Path) -> Path:
+    """Where DuckDB spills beyond its memory limit: a private folder beside the store."""
+    return path.resolve().parent / ".juki-spill"
+
+
+def configure(con, path: Path | None = None, memory: str | None = None) -> None:
+    """Apply the machine's settings to a DuckDB connection (or the one behind an ibis backend)."""
+    duck = getattr(con, "con", con)
+    duck.execute("SET enable_progress_bar = false")
+    duck.execute(f"SET memory_limit = '{memory or memory_limit()}'")
+    if path is not None:  # DuckDB creates the folder only when it spills (private under umask 077)
+        duck.execute(f"SET temp_directory = '{spill_dir(path)}'")
+
+
+# ---------------------------------------------------------------- opening
 
 def db_path(db: str | os.PathLike | None = None) -> Path:
     return Path(db) if db else paths.default_db()
@@ -39,17 +80,50 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = True):
     import ibis
     path = db_path(db)
     if not path.exists():
-        raise JukiError(f"no store at {path}: run 'juki generate' first (or set --db / JUKI_DB)")
+        raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
     try:
-        return ibis.duckdb.connect(database=str(path), read_only=read_only)
-    except duckdb.Error as e:  # pragma: no cover - depends on the file
+        con = ibis.duckdb.connect(database=str(path), read_only=read_only)
+    except duckdb.Error as e:
         raise JukiError(f"cannot open store {path}: {str(e).splitlines()[0]}") from None
+    configure(con, path)
+    return con
+
+
+def open_duckdb(db, read_only: bool = True, memory: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A plain DuckDB connection to the store, configured for this machine."""
+    path = db_path(db)
+    if read_only and not path.exists():
+        raise JukiError(f"no store at {path}")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as e:
+        raise JukiError(f"cannot open store {path}: {str(e).splitlines()[0]}") from None
+    configure(con, path, memory)
+    return con
+
+
+def tables(con, schema: str | None = None) -> set[str]:
+    duck = getattr(con, "con", con)
+    if schema:
+        rows = duck.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [schema]).fetchall()
+    else:
+        rows = duck.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()
+    return {r[0] for r in rows}
 
 
 def meta(con) -> dict:
-    """The generation/load metadata stored with the registry."""
-    t = con.table(META_TABLE).to_pyarrow().to_pylist()
-    return {r["key"]: json.loads(r["value"]) for r in t}
+    """The generation/load metadata stored with the registry (empty when there is none)."""
+    duck = getattr(con, "con", con)
+    if META_TABLE not in tables(duck):
+        return {}
+    return {k: json.loads(v) for k, v in duck.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}
+
+
+def set_meta(con, values: dict) -> None:
+    duck = getattr(con, "con", con)
+    for k, v in values.items():
+        duck.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)",
+                     [k, json.dumps(v, ensure_ascii=False, default=str)])
 
 
 def check_writable(path: Path) -> None:
@@ -62,72 +136,111 @@ def check_writable(path: Path) -> None:
         raise JukiError(f"cannot write store {path}: the file is not writable")
 
 
-#: The 除票 store: removed residents' records moved out of the live file (same layout).
-JOSHU_TABLE = "jumin_joshu"
-
-
-def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+def create_schema(con) -> None:
+    """Every table of the store, from the layouts and the workbench's own DDL (idempotent)."""
+    duck = getattr(con, "con", con)
     for layout in LAYOUTS.values():
-        con.execute(ddl(layout))
-    con.execute(ddl(LAYOUTS["jumin"], table=JOSHU_TABLE))
-    con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    con.execute("CREATE TABLE IF NOT EXISTS purge_log (purged_at TIMESTAMP, as_of DATE, operator VARCHAR, record VARCHAR)")
-    for name, sql in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-
-
-def write_registry(tables: dict, path: str | os.PathLike, meta_: dict) -> Path:
-    """Write Arrow tables keyed by table name into a new store at ``path``, atomically."""
-    path = Path(path)
-    check_writable(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _remove(tmp)
-    try:
-        con = duckdb.connect(str(tmp))
-        try:
-            create_schema(con)
-            for name, table in tables.items():
-                con.register("_src", table)
-                con.execute(f"INSERT INTO {name} SELECT * FROM _src")
-                con.unregister("_src")
-            meta_ = {**meta_, "written_at": dt.datetime.now().isoformat(timespec="seconds")}
-            con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?)",
-                            [(k, json.dumps(v, ensure_ascii=False, default=str)) for k, v in meta_.items()])
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        _fsync(tmp)
-        _remove(Path(str(path) + ".wal"))  # a stale WAL must never be replayed onto the new file
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        _remove(tmp)
-        raise
-    return path
-
-
-def _remove(p: Path) -> None:
-    for q in (p, Path(str(p) + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            q.unlink()
-
-
-def _fsync(p: Path) -> None:
-    fd = os.open(p, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(d: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        duck.execute(ddl(layout))
+    duck.execute(ddl(LAYOUTS["jumin"], table=JOSHU_TABLE))
+    for sql in WORKBENCH_DDL.values():
+        duck.execute(sql)
 
 
 def row_counts(con) -> dict[str, int]:
-    return {name: int(con.table(name).count().to_pyarrow().as_py()) for name in LAYOUTS}
+    duck = getattr(con, "con", con)
+    have = tables(duck)
+    return {name: int(duck.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) if name in have else 0
+            for name in LAYOUTS}
+
+
+# ---------------------------------------------------------------- rewriting
+
+class Rewrite:
+    """A new version of the store being built (see :func:`rewrite`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: bool):
+        self.con = con
+        self.source = source            # the old store is attached as ``src`` (read-only)
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """Keep the old store as it is (nothing to change)."""
+        self.abandoned = True
+
+
+def remove_stale(path: Path) -> None:
+    """Temporary files of rewrites that were killed: hidden, never taken for the store."""
+    for p in path.parent.glob(f".{path.name}.new-*"):
+        atomic.remove(p, Path(str(p) + ".wal"))
+
+
+@contextlib.contextmanager
+def rewrite(path, attach_source: bool = True, memory: str | None = None):
+    """Build a new store at ``path`` in a hidden file beside it, then swap it in atomically.
+
+    Yields a :class:`Rewrite`: ``rw.con`` is a DuckDB connection to the new file (schema created)
+    with the old store attached read-only as ``src`` when it exists and ``attach_source``.  On
+    normal exit the new file is checkpointed, fsynced and renamed over ``path``; on an exception
+    (or ``rw.abandon()``) it is removed and the old store is untouched.  Kill points for the crash
+    tests: ``checkpointed`` (before the rename) and ``renamed``.
+    """
+    path = Path(path)
+    check_writable(path)
+    remove_stale(path)
+    tmp = atomic.temp_beside(path, "new")
+    atomic.remove(tmp, Path(str(tmp) + ".wal"))
+    old = os.umask(0o077)
+    try:
+        con = duckdb.connect(str(tmp))
+    finally:
+        os.umask(old)
+    try:
+        configure(con, path, memory)
+        source = attach_source and path.exists()
+        if source:
+            con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+        create_schema(con)
+        rw = Rewrite(con, source)
+        yield rw
+        if rw.abandoned:
+            con.close()
+            atomic.remove(tmp, Path(str(tmp) + ".wal"))
+            return
+        if source:
+            con.execute("DETACH src")
+        set_meta(con, {"written_at": dt.datetime.now().isoformat(timespec="seconds")})
+        con.execute("CHECKPOINT")
+        con.close()
+        atomic.killpoint("checkpointed")
+        os.chmod(tmp, atomic.FILE_MODE)
+        atomic.fsync_file(tmp)
+        atomic.remove(Path(str(path) + ".wal"))  # a stale WAL must never be replayed onto the new file
+        os.replace(tmp, path)
+        atomic.fsync_dir(path.parent)
+        atomic.killpoint("renamed")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            con.close()
+        atomic.remove(tmp, Path(str(tmp) + ".wal"))
+        raise
+
+
+def copy_workbench_tables(con, exclude: tuple[str, ...] = ()) -> None:
+    """Inside a rewrite: carry metadata, purge records, load log and quarantine over from ``src``."""
+    have = tables(con, "src")
+    for t in WORKBENCH_DDL:
+        if t in have and t not in exclude:
+            con.execute(f"INSERT OR REPLACE INTO {t} SELECT * FROM src.{t}" if t == META_TABLE
+                        else f"INSERT INTO {t} SELECT * FROM src.{t}")
+
+
+def write_registry(tables_: dict, path, meta_: dict) -> Path:
+    """Write Arrow tables keyed by table name into a new store at ``path``, atomically."""
+    path = Path(path)
+    with rewrite(path, attach_source=False) as rw:
+        for name, table in tables_.items():
+            rw.con.register("_src", table)
+            rw.con.execute(f"INSERT INTO {name} SELECT * FROM _src")
+            rw.con.unregister("_src")
+        set_meta(rw.con, meta_)
+    return path

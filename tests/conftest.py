@@ -1,20 +1,78 @@
-"""Shared fixtures: one small generated city per test session (a few thousand residents)."""
+"""Shared fixtures: one small generated city per test session, and who the tests run as.
+
+The operator is the OS account (never a flag or a variable): the tests map the account running
+them to the operator they need in an operators file of their own, as an administrator would
+(:func:`act_as`).  The session's default maps it to ``tester``, who holds every role.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-# tests never write the real operation log
-_LOG_DIR = tempfile.mkdtemp(prefix="juki-oplog-")
-os.environ["JUKI_OPLOG"] = os.path.join(_LOG_DIR, "oplog.jsonl")
 os.environ.pop("JUKI_OPERATOR", None)
-
 AS_OF = dt.date(2026, 4, 1)
 SMALL = 3000
+
+# tests never write the real data folder: a private one per test session
+_DATA = Path(tempfile.mkdtemp(prefix="juki-test-data-"))
+os.environ["JUKI_DATA"] = str(_DATA)
+os.environ["JUKI_OPLOG"] = str(_DATA / "oplog.jsonl")
+os.environ["JUKI_OPERATORS"] = str(_DATA / "operators.toml")
+os.environ["JUKI_REPORTS"] = str(_DATA / "reports")
+
+from juki.audit.identity import os_account  # noqa: E402
+
+ME = os_account()[0]
+
+#: The operators of the tests (the account running them is mapped to one of them at a time).
+OPERATORS = {
+    "tester": ("試験担当", ["administrator", "reviewer", "analyst", "number_clerk", "scheduler"], True),
+    "admin01": ("管理者A", ["administrator"], True),
+    "scheduler": ("定期処理", ["scheduler"], True),
+    "analyst01": ("分析担当A", ["analyst"], True),
+    "reviewer01": ("品質確認担当A", ["reviewer"], True),
+    "clerk01": ("番号利用事務担当A", ["number_clerk", "reviewer"], True),
+    "retired01": ("退職者", ["reviewer"], False),
+}
+
+
+def write_operators(path: Path, me_as: str | None) -> Path:
+    lines = ["[settings]", "search_broad_limit = 20", ""]
+    for i, (oid, (name, roles, enabled)) in enumerate(OPERATORS.items()):
+        account = ME if oid == me_as else f"juki-test-{oid}"
+        lines += ["[[operator]]", f'id = "{oid}"', f'name = "{name}"', f'os_user = "{account}"',
+                  f"roles = {roles!r}".replace("'", '"'), f"enabled = {'true' if enabled else 'false'}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+write_operators(_DATA / "operators.toml", "tester")
+
+
+@pytest.fixture
+def act_as(tmp_path, monkeypatch):
+    """``act_as("analyst01")``: from now on this test's OS account is that operator (or None:
+    an account no operator is mapped to)."""
+    def _as(operator_id: str | None) -> str:
+        p = write_operators(tmp_path / f"operators-{operator_id}.toml", operator_id)
+        monkeypatch.setenv("JUKI_OPERATORS", str(p))
+        return operator_id
+    return _as
+
+
+@pytest.fixture
+def log(tmp_path, monkeypatch):
+    """A fresh operation log for one test."""
+    p = tmp_path / "oplog" / "oplog.jsonl"
+    p.parent.mkdir(mode=0o700)
+    monkeypatch.setenv("JUKI_OPLOG", str(p))
+    return p
 
 
 @pytest.fixture(scope="session")

@@ -82,14 +82,14 @@ def test_interrupted_generation_leaves_previous_store(tmp_path):
     assert juki("generate", "--residents", "100", "--as-of", AS_OF.isoformat(), "--db", str(db), "--quiet").returncode == 0
     before = db.read_bytes()
     proc = subprocess.Popen([sys.executable, "-m", "juki", "generate", "--residents", "200000", "--as-of",
-                             AS_OF.isoformat(), "--db", str(db), "--quiet"], stderr=subprocess.DEVNULL)
+                             AS_OF.isoformat(), "--db", str(db), "--quiet", "--force"], stderr=subprocess.DEVNULL)
     time.sleep(4)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert db.read_bytes() == before
     leftovers = [x.name for x in tmp_path.iterdir() if x.name != "city.duckdb"]
     # a killed process may leave its temporary file; it is hidden and never taken for the store
-    assert all(x.startswith(".city.duckdb.tmp-") for x in leftovers)
+    assert all(x.startswith(".city.duckdb.new-") for x in leftovers)
 
 
 @pytest.mark.parametrize("args, fragment", [

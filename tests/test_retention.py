@@ -197,4 +197,4 @@ def test_killed_purge_leaves_store_before_or_after(tmp_path, small_db, step):
     assert now == (after if step == "renamed" else before)
     apply(path, AS_OF, operator="crash-test")  # a rerun completes
     assert table_digests(path) == after
-    assert [p.name for p in tmp_path.iterdir() if ".purge-" in p.name] == []
+    assert [p.name for p in tmp_path.iterdir() if ".new-" in p.name] == []

@@ -1,17 +1,24 @@
-"""One guard for every entry point: check the operator's role, then log exactly one entry.
+"""One guard for every entry point: identify the operator, check the role, log exactly one entry.
 
-Inside a notebook run by ``juki run`` (``JUKI_RUN_DIR`` set) the events of library calls are
-collected in the run folder and the runner writes the run's single log entry with them.
+``with guard.entry("search", "jumin") as g:`` identifies the operator from the OS account
+(:mod:`.identity`), checks the roles ``permissions.toml`` declares for the entry point, and logs
+one entry when the block ends: ``ok`` with what it touched (``g.records``, ``g.persons``),
+``failed`` with the exception, or ``refused`` (an unknown account, a disabled operator, a
+missing role, an attempt to choose the operator by flag or variable).
+
+Inside a notebook run by ``juki run`` (the session has a run folder) the events of library
+calls are collected in the run folder and the runner writes the run's single log entry with
+them.  :func:`require` checks without logging success (opening a store), refusals are logged.
 """
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import oplog, roles
+from . import identity, oplog, roles
+from .roles import Refused
 
 EVENTS = "audit_events.jsonl"
 
@@ -20,42 +27,103 @@ EVENTS = "audit_events.jsonl"
 class Guard:
     operator: str
     role: str
+    os_user: str
     records: int | None = None
     detail: str = ""
     number_accessed: bool = False
+    persons: list | None = None
+    flags: list = field(default_factory=list)
+    outcome: str | None = None         # set by the block to record "failed" without raising
 
 
-def _emit(action, target, *, operator, role, params, records, outcome, number_accessed, detail):
-    run_dir = os.environ.get("JUKI_RUN_DIR")
-    event = dict(action=action, target=target, operator=operator, role=role, params=params or {},
-                 records=records, outcome=outcome, number_accessed=number_accessed, detail=detail)
-    if run_dir and Path(run_dir).is_dir():
+def _emit(action, target, *, operator, os_user, role, params, records, outcome, number_accessed, detail,
+          persons=None, flags=None):
+    from .. import session
+    run_dir = session.run_dir()
+    event = dict(action=action, target=target, operator=operator, os_user=os_user, role=role, params=params or {},
+                 records=records, outcome=outcome, number_accessed=number_accessed, detail=detail,
+                 persons=sorted({str(p) for p in persons}) if persons is not None else None, flags=flags or [])
+    if run_dir is not None and Path(run_dir).is_dir():
         with open(Path(run_dir) / EVENTS, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(event, ensure_ascii=False) + "\n")
         return
-    oplog.append(action, target, operator=operator, role=role, params=params, records=records,
-                 outcome=outcome, number_accessed=number_accessed, detail=detail)
+    oplog.append(action, target, operator=operator, os_user=os_user, role=role, params=params, records=records,
+                 outcome=outcome, number_accessed=number_accessed, detail=detail, persons=persons, flags=flags)
+
+
+def _refuse(action, target, params, account, operator_id, why: str):
+    with contextlib.suppress(Refused):  # a log that cannot be written refuses too; the first reason stands
+        oplog.append(action, target, operator=operator_id, os_user=account, role="", params=params,
+                     outcome="refused", detail=why)
+    raise Refused(why)
+
+
+def identify(action: str = "use", target: str = "", params: dict | None = None, flag: str | None = None):
+    """The current operator (and OS account); refusals are logged and raised."""
+    account, via_sudo = identity.os_account()
+    why = identity.impersonation_attempt(flag)
+    try:
+        ops = roles.load()
+    except Refused as e:
+        _refuse(action, target, params, account, "", str(e))
+    op = roles.by_account(ops, account)
+    if why:
+        _refuse(action, target, params, account, op.id if op else "", why)
+    if op is None:
+        _refuse(action, target, params, account, "",
+                f"OS account {account} is not an operator: an administrator must add it to {roles.operators_path().name}")
+    return op, account
+
+
+def current():
+    """The current operator (no role check): for display and records."""
+    return identify()[0]
+
+
+def allowed_roles(action: str, allowed=None) -> frozenset:
+    return frozenset(allowed) if allowed is not None else roles.needs(action)
+
+
+def require(action: str, target: str = "", allowed=None, params: dict | None = None) -> roles.Operator:
+    """Check the operator may use ``action``; log only a refusal."""
+    op, account = identify(action, target, params)
+    try:
+        return roles.check(op, target or action, allowed_roles(action, allowed))
+    except Refused as e:
+        _refuse(action, target, params, account, op.id, str(e))
+
+
+def has_role(action: str) -> bool:
+    """Whether the current operator may use ``action`` (no logging: for choosing what to show)."""
+    try:
+        op, _ = identify()
+        roles.check(op, action, allowed_roles(action))
+        return True
+    except Refused:
+        return False
 
 
 @contextlib.contextmanager
-def entry(action: str, target: str, needs, operator: str | None = None, params: dict | None = None,
-          number_accessed: bool = False):
-    op_id = roles.current_id(operator)
+def entry(action: str, target: str, params: dict | None = None, number_accessed: bool = False,
+          allowed=None, flag: str | None = None):
+    op, account = identify(action, target, params, flag)
+    needed = allowed_roles(action, allowed)
     try:
-        op = roles.check(roles.load(), op_id, target, set(needs))
-    except roles.Refused as e:
-        _emit(action, target, operator=op_id, role="", params=params, records=None, outcome="refused",
-              number_accessed=False, detail=str(e))
-        raise
-    g = Guard(op.id, roles.primary_role(op, needs), number_accessed=number_accessed)
+        roles.check(op, target if action == "run" else action, needed)
+    except Refused as e:
+        _refuse(action, target, params, account, op.id, str(e))
+    g = Guard(op.id, roles.primary_role(op, needed), account, number_accessed=number_accessed)
     try:
         yield g
     except BaseException as e:
-        _emit(action, target, operator=g.operator, role=g.role, params=params, records=g.records,
-              outcome="failed", number_accessed=g.number_accessed, detail=f"{type(e).__name__}: {e}"[:300])
+        outcome = "refused" if isinstance(e, Refused) else "failed"
+        _emit(action, target, operator=g.operator, os_user=account, role=g.role, params=params, records=g.records,
+              outcome=outcome, number_accessed=g.number_accessed, detail=f"{type(e).__name__}: {e}"[:300],
+              persons=g.persons, flags=g.flags)
         raise
-    _emit(action, target, operator=g.operator, role=g.role, params=params, records=g.records,
-          outcome="ok", number_accessed=g.number_accessed, detail=g.detail)
+    _emit(action, target, operator=g.operator, os_user=account, role=g.role, params=params, records=g.records,
+          outcome=g.outcome or "ok", number_accessed=g.number_accessed, detail=g.detail, persons=g.persons,
+          flags=g.flags)
 
 
 def collected(run_dir: Path) -> list[dict]:

@@ -1,50 +1,174 @@
-"""The yearly check of the operation log (PIA: 記録事項に問題がないか点検): use per operator and
-entry point, off-hours use, unusually broad searches, refusals, and the chain's verification."""
+"""The access audit (PIA: 記録事項に問題がないか点検, 年1回程度): use per operator and entry point,
+off-hours and 閉庁日 use (the scheduler listed apart), broad searches, refusals, how many persons
+each operator's uses touched, the log's verification (chain and anchor), and the quarterly
+access-rights review (operator, roles, last use, enabled).
+
+Also the two look-ups of ``juki audit``: every use that touched one resident (開示請求,
+incident scoping) and every use by one operator.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
 
 from .. import businessdays
-from . import oplog
+from . import oplog, roles
 
 OFFICE_HOURS = (dt.time(8, 30), dt.time(17, 15))
+ACTIONS = {"run": "レポート実行", "search": "検索", "reveal": "個人番号の表示", "export": "出力", "load": "取込み",
+           "generate": "合成データ作成", "purge": "消去", "purge_sofusaki": "送付先情報の消去", "report": "定期レポート",
+           "drilldown": "不適合記録の表示", "audit_read": "操作ログの照会", "audit_prune": "操作ログの整理",
+           "publish_analysis": "分析用ストアの公開", "explore": "エクスプローラー", "chain_break": "ログの断絶の記録",
+           "anchor": "ログ整理の起点", "followup": "品質課題の記録", "open_registry": "住民記録ストアの利用",
+           "open_analysis": "分析用ストアの利用", "below_floor": "秘匿基準未満の集計"}
+OUTCOMES = {"ok": "正常", "failed": "失敗", "refused": "拒否"}
+COLUMNS = ["seq", "at", "os_user", "operator", "role", "action", "target", "records", "number_accessed",
+           "outcome", "detail", "flags", "persons", "persons_count", "persons_file"]
 
 
 def frame(path=None) -> pd.DataFrame:
-    es = oplog.entries(path)
-    df = pd.DataFrame(es, columns=["seq", "at", "operator", "role", "action", "target", "records",
-                                   "number_accessed", "outcome", "detail"])
+    es = [e for e in oplog.entries(path) if e.get("action") != "anchor"]
+    df = pd.DataFrame(es, columns=COLUMNS)
     if len(df):
         df["at"] = pd.to_datetime(df["at"])
+        df["n_persons"] = [len(p) if isinstance(p, list) else (c if c == c and c is not None else 0)
+                           for p, c in zip(df["persons"], df["persons_count"])]
+    else:
+        df["n_persons"] = []
     return df
 
 
-def usage(df: pd.DataFrame) -> pd.DataFrame:
+def _jp(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    if "action" in out:
+        out["action"] = out["action"].map(lambda a: ACTIONS.get(a, a))
+    if "outcome" in out:
+        out["outcome"] = out["outcome"].map(lambda o: OUTCOMES.get(o, o))
+    if "at" in out:
+        out["at"] = out["at"].dt.strftime("%Y-%m-%d %H:%M")
+    return out.rename(columns={"seq": "番号", "at": "日時", "os_user": "OSアカウント", "operator": "利用者",
+                               "role": "役割", "action": "操作", "target": "対象", "records": "件数",
+                               "outcome": "結果", "detail": "詳細", "n_persons": "対象者数"})
+
+
+def _empty(msg: str) -> pd.DataFrame:
+    return pd.DataFrame({"結果": [msg]})
+
+
+@dataclass
+class AccessAudit:
+    df: pd.DataFrame
+    start: dt.date
+    end: dt.date
+    verified: tuple
+    broad: int
+
+    @classmethod
+    def build(cls, start=None, end=None, db=None, broad: int = 20, path=None) -> "AccessAudit":
+        end = dt.date.fromisoformat(str(end)) if end else dt.date.today()
+        start = dt.date.fromisoformat(str(start)) if start else end - dt.timedelta(days=365)
+        witness = None
+        if db:
+            from .. import store
+            try:
+                con = store.open_duckdb(db)
+                witness = store.meta(con).get("oplog_head")
+                con.close()
+            except Exception:
+                witness = None
+        verified = oplog.verify(path, witness=witness)
+        df = frame(path)
+        if len(df):
+            df = df[(df["at"].dt.date >= start) & (df["at"].dt.date <= end)]
+        return cls(df, start, end, verified, broad)
+
+    def headline(self) -> str:
+        ok, msg = self.verified
+        state = "正常" if ok else '<span style="color:#c00">異常</span>'
+        return (f"**対象期間**: {self.start}～{self.end}　**記録件数**: {len(self.df):,}　"
+                f"**ログの検証**: {state}（{msg}）")
+
+    def usage(self) -> pd.DataFrame:
+        if not len(self.df):
+            return _empty("記録なし")
+        t = self.df.assign(action=self.df["action"].map(lambda a: ACTIONS.get(a, a)))
+        return t.pivot_table(index=["operator", "role"], columns="action", values="seq", aggfunc="count",
+                             fill_value=0).rename_axis(index=["利用者", "役割"], columns="操作")
+
+    def persons_touched(self) -> pd.DataFrame:
+        if not len(self.df):
+            return _empty("記録なし")
+        g = self.df.groupby("operator").agg(uses=("seq", "count"), persons=("n_persons", "sum"),
+                                            number=("number_accessed", "sum")).reset_index()
+        return g.rename(columns={"operator": "利用者", "uses": "利用回数", "persons": "対象者数(延べ)",
+                                 "number": "個人番号の利用"})
+
+    def off_hours(self, scheduler: bool = False) -> pd.DataFrame:
+        """Uses outside office hours or on a day the office is closed (土日祝・年末年始)."""
+        df = self.df
+        if not len(df):
+            return _empty("記録なし")
+        t = df["at"].dt.time
+        closed = df["at"].dt.date.map(lambda d: not businessdays.is_business_day(d))
+        out = df[(t < OFFICE_HOURS[0]) | (t > OFFICE_HOURS[1]) | closed]
+        is_sched = out["role"].eq("scheduler") | out["operator"].isin(_scheduler_ids())
+        out = out[is_sched] if scheduler else out[~is_sched]
+        if not len(out):
+            return _empty("該当なし")
+        return _jp(out[["seq", "at", "operator", "role", "action", "target", "outcome", "n_persons"]])
+
+    def broad_searches(self) -> pd.DataFrame:
+        df = self.df
+        if not len(df):
+            return _empty("記録なし")
+        s = df[(df["action"] == "search") & ((df["records"].fillna(0) > self.broad)
+                                              | df["flags"].map(lambda f: "broad" in (f or [])))]
+        return _jp(s[["seq", "at", "operator", "records", "outcome"]]) if len(s) else _empty("該当なし")
+
+    def refusals(self) -> pd.DataFrame:
+        df = self.df
+        if not len(df):
+            return _empty("記録なし")
+        r = df[df["outcome"] == "refused"]
+        return _jp(r[["seq", "at", "os_user", "operator", "action", "target", "detail"]]) if len(r) else _empty("該当なし")
+
+    def access_rights(self) -> pd.DataFrame:
+        """Quarterly review: every operator, their roles, last use and whether enabled."""
+        try:
+            ops = roles.load()
+        except roles.Refused as e:
+            return _empty(str(e))
+        full = frame()
+        last = full.groupby("operator")["at"].max() if len(full) else pd.Series(dtype=object)
+        rows = [{"利用者": o.id, "氏名": o.name, "OSアカウント": o.os_user or "（未設定）", "役割": o.role_labels,
+                 "有効": "有効" if o.enabled else "無効", "最終利用": last[o.id].strftime("%Y-%m-%d") if o.id in last else "—",
+                 "確認": "無効の利用者に利用あり" if (not o.enabled and o.id in last and (full[full["operator"] == o.id]["outcome"] == "ok").any()) else ""}
+                for o in ops.values()]
+        return pd.DataFrame(rows)
+
+
+def _scheduler_ids() -> set:
+    try:
+        return {o.id for o in roles.load().values() if "scheduler" in o.roles and len(o.roles) == 1}
+    except roles.Refused:
+        return set()
+
+
+def uses_of_person(atena_no: str, path=None) -> pd.DataFrame:
+    """Every logged use that touched this resident: when, who, what (開示請求・漏えい時の範囲確認)."""
+    es = oplog.touching(atena_no, path)
+    if not es:
+        return pd.DataFrame()
+    df = pd.DataFrame(es)[["seq", "at", "operator", "role", "action", "target", "outcome"]]
+    df["at"] = pd.to_datetime(df["at"])
+    return _jp(df)
+
+
+def uses_of_operator(operator_id: str, path=None) -> pd.DataFrame:
+    df = frame(path)
+    df = df[df["operator"] == operator_id]
     if not len(df):
         return pd.DataFrame()
-    return df.pivot_table(index=["operator", "role"], columns="action", values="seq", aggfunc="count", fill_value=0)
-
-
-def off_hours(df: pd.DataFrame) -> pd.DataFrame:
-    """Uses outside office hours or on a day the office is closed (土日祝・年末年始)."""
-    if not len(df):
-        return df
-    t = df["at"].dt.time
-    closed = df["at"].dt.date.map(lambda d: not businessdays.is_business_day(d))
-    out = df[(t < OFFICE_HOURS[0]) | (t > OFFICE_HOURS[1]) | closed]
-    return out[out["operator"] != "system"][["seq", "at", "operator", "role", "action", "target", "outcome"]]
-
-
-def broad_searches(df: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
-    if not len(df):
-        return df
-    s = df[(df["action"] == "search") & (df["records"].fillna(0) > limit)]
-    return s[["seq", "at", "operator", "records", "outcome"]]
-
-
-def refusals(df: pd.DataFrame) -> pd.DataFrame:
-    if not len(df):
-        return df
-    return df[df["outcome"] == "refused"][["seq", "at", "operator", "action", "target", "detail"]]
+    return _jp(df[["seq", "at", "action", "target", "records", "n_persons", "outcome"]])

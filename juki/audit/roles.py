@@ -1,29 +1,31 @@
-"""Operators and roles: who may use which entry point.
+"""Operators, roles and permissions, declared as data.
 
->>> ops = load()
->>> check(ops, "analyst01", "02_population_statistics", {"analyst", "administrator"}).id
-'analyst01'
->>> check(ops, "analyst01", "03_retention_purge", {"administrator"})
-Traceback (most recent call last):
-...
-juki.audit.roles.Refused: operator analyst01 (analyst) may not use 03_retention_purge: it needs administrator
+* ``data/operators.toml`` (local configuration, never committed: it names real staff) maps each
+  OS account to one operator with roles; ``enabled = false`` for departed staff (never delete
+  the entry, so the operation log keeps its meaning).  ``data/operators.example.toml`` is the
+  template ``bin/setup`` starts from.
+* ``juki/audit/permissions.toml`` says which roles may use each entry point.
+
+>>> perms = permissions()
+>>> sorted(perms["search"]), "scheduler" in perms["export"]
+(['number_clerk', 'reviewer'], False)
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .. import paths
 from ..errors import JukiError
 
 ROLES = {"analyst": "統計分析者", "reviewer": "データ品質確認者", "number_clerk": "個人番号利用事務担当",
-         "administrator": "管理者"}
-DEFAULT_OPERATOR = "system"
+         "administrator": "管理者", "scheduler": "定期処理"}
+PERMISSIONS = Path(__file__).with_name("permissions.toml")
 
 
 class Refused(JukiError):
-    """An operator lacks the role an entry point needs, or is disabled."""
+    """An operator lacks the role an entry point needs, is disabled, or cannot be identified."""
 
 
 @dataclass(frozen=True)
@@ -31,50 +33,87 @@ class Operator:
     id: str
     name: str
     roles: frozenset
+    os_user: str = ""
     enabled: bool = True
+
+    @property
+    def role_labels(self) -> str:
+        return "・".join(ROLES[r] for r in sorted(self.roles))
+
+
+@lru_cache(maxsize=1)
+def permissions() -> dict[str, frozenset]:
+    from ..tomlfile import read
+    data = read(PERMISSIONS, "permissions file").get("entry", {})
+    out = {}
+    for entry, roles in data.items():
+        bad = set(roles) - set(ROLES)
+        if bad:
+            raise JukiError(f"permissions file: {entry}: unknown role(s) {', '.join(sorted(bad))}")
+        out[entry] = frozenset(roles)
+    return out
+
+
+def needs(entry: str) -> frozenset:
+    try:
+        return permissions()[entry]
+    except KeyError:
+        raise JukiError(f"no permission declared for entry point {entry!r}") from None
 
 
 def operators_path() -> Path:
-    env = os.environ.get("JUKI_OPERATORS")
-    return Path(env) if env else paths.root() / "data" / "operators.toml"
+    return paths.operators()
 
 
 def load(path=None) -> dict[str, Operator]:
+    """Operators by id, from a file that must be trustworthy (see :func:`juki.paths.untrusted`)."""
     from ..tomlfile import read
     p = Path(path) if path else operators_path()
+    if not p.exists():
+        raise Refused(f"no operators file at {p}: copy data/operators.example.toml there (bin/setup does) "
+                      "and map your OS account")
+    why = paths.untrusted(p)
+    if why:
+        raise Refused(f"operators file not trusted: {why}")
     data = read(p, "operators file")
-    out = {}
+    out, accounts = {}, {}
     for i, raw in enumerate(data.get("operator", []), start=1):
         if "id" not in raw or "roles" not in raw:
             raise JukiError(f"operators file {p}, entry {i}: needs id and roles")
         bad = set(raw["roles"]) - set(ROLES)
         if bad:
             raise JukiError(f"operators file {p}, operator {raw['id']}: unknown role(s) {', '.join(sorted(bad))}")
-        out[raw["id"]] = Operator(raw["id"], raw.get("name", raw["id"]), frozenset(raw["roles"]),
-                                  bool(raw.get("enabled", True)))
+        op = Operator(raw["id"], raw.get("name", raw["id"]), frozenset(raw["roles"]), raw.get("os_user", ""),
+                      bool(raw.get("enabled", True)))
+        if op.id in out:
+            raise JukiError(f"operators file {p}: operator {op.id} listed twice")
+        if op.os_user:
+            if op.os_user in accounts:
+                raise JukiError(f"operators file {p}: OS account {op.os_user} mapped to both "
+                                f"{accounts[op.os_user]} and {op.id} (共用ユーザIDは発行しない)")
+            accounts[op.os_user] = op.id
+        out[op.id] = op
     return out
 
 
-def current_id(explicit: str | None = None) -> str:
-    return explicit or os.environ.get("JUKI_OPERATOR") or DEFAULT_OPERATOR
+def by_account(ops: dict[str, Operator], account: str) -> Operator | None:
+    return next((o for o in ops.values() if o.os_user == account), None)
 
 
-def check(ops: dict, operator_id: str, entry: str, needs: set | frozenset) -> Operator:
+def check(op: Operator, entry: str, allowed) -> Operator:
     """The operator if allowed; else :class:`Refused` with a clear message."""
-    op = ops.get(operator_id)
-    if op is None:
-        raise Refused(f"unknown operator {operator_id!r}: not in {operators_path().name}")
     if not op.enabled:
-        raise Refused(f"operator {operator_id} is disabled and may not use {entry}")
-    if needs and not (op.roles & set(needs)):
+        raise Refused(f"operator {op.id} is disabled and may not use {entry}")
+    allowed = set(allowed)
+    if allowed and not (op.roles & allowed):
         have = ", ".join(sorted(op.roles)) or "no role"
-        raise Refused(f"operator {operator_id} ({have}) may not use {entry}: it needs {' or '.join(sorted(needs))}")
+        raise Refused(f"operator {op.id} ({have}) may not use {entry}: it needs {' or '.join(sorted(allowed))}")
     return op
 
 
-def primary_role(op: Operator, needs) -> str:
+def primary_role(op: Operator, allowed) -> str:
     """The role under which an allowed operator acts (for the log)."""
-    for r in ("number_clerk", "administrator", "reviewer", "analyst"):
-        if r in op.roles and (not needs or r in needs):
+    for r in ("number_clerk", "administrator", "reviewer", "scheduler", "analyst"):
+        if r in op.roles and (not allowed or r in allowed):
             return r
     return sorted(op.roles)[0] if op.roles else ""

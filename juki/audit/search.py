@@ -1,80 +1,149 @@
-"""Search for reviewers: at least two of name, address and birth date (sex does not count),
-masked rows only, every search logged.
+"""Search for reviewers and number clerks: two of the four basic facts, sex never counting.
 
->>> fields_given(name="山田　太郎", sex="1")
-['name']
->>> check_two_of_four(name="山田　太郎", sex="1")
+A fact counts only when it means something (PIA: 基本4情報のうち2つ以上): after NFKC and
+space removal a name has at least two characters; an address resolves to a 町丁字 of the city
+(:mod:`juki.codes.address`); a birth date is a valid date (a partial one, 平成3年5月, as the
+standard allows).  Both the 住民基本台帳ファイル (current records) and the 本人確認情報ファイル
+(current 本人確認情報, by kanji name or 清音化 reading) are searched.  Output is masked; every
+search is logged with the persons it returned (宛名番号), a refusal as ``refused``, and a search
+returning more than ``search_broad_limit`` persons is flagged ``broad`` for the access audit.
+
+>>> meaningful(name="山田　太郎", sex="1")
+(['name'], ['sex never counts'])
+>>> meaningful(name="山", birth_date="1980-01-02")[1]
+['name: fewer than 2 characters']
+>>> check_two_of_four(name="山田　太郎", address=" ")
 Traceback (most recent call last):
 ...
-juki.errors.JukiError: a search needs at least two of name, address and birth date (sex does not count); given: name
+juki.audit.roles.Refused: a search needs two of name, address and birth date (sex does not count); usable: name; not usable: address: empty
 """
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 import pandas as pd
 
+from .. import residency
+from ..codes import address as addr_codes
+from ..codes.era import parse_partial
 from ..codes.kana import PLAIN, VOICED, seion
-from ..errors import JukiError
 from ..privacy import mask
+from ..text import squash
 from . import guard
+from .roles import Refused
 
-NEEDS = {"reviewer", "number_clerk"}
+NAME_MIN = 2
+BROAD_LIMIT = 20
 
 
-def fields_given(name=None, address=None, birth_date=None, sex=None) -> list[str]:
-    return [k for k, v in (("name", name), ("address", address), ("birth_date", birth_date)) if v not in (None, "")]
+def meaningful(name=None, address=None, birth_date=None, sex=None) -> tuple[list[str], list[str]]:
+    """(facts that count, reasons the others do not)."""
+    ok, why = [], []
+    if name is not None:
+        n = squash(str(name))
+        (ok.append("name") if len(n) >= NAME_MIN else why.append(f"name: fewer than {NAME_MIN} characters"))
+    if address is not None:
+        a = squash(str(address))
+        if not a:
+            why.append("address: empty")
+        elif addr_codes.town_code(a) is None:
+            why.append("address: names no 町丁字 of the city")
+        else:
+            ok.append("address")
+    if birth_date is not None:
+        if isinstance(birth_date, dt.date):
+            ok.append("birth_date")
+        else:
+            try:
+                d, prec = parse_partial(str(birth_date))
+                (ok.append("birth_date") if d is not None else why.append("birth_date: unknown"))
+            except ValueError as e:
+                why.append(f"birth_date: {e}")
+    if sex is not None:
+        why.append("sex never counts")
+    return ok, why
 
 
 def check_two_of_four(name=None, address=None, birth_date=None, sex=None) -> None:
-    given = fields_given(name, address, birth_date)
-    if len(given) < 2:
-        raise JukiError("a search needs at least two of name, address and birth date (sex does not count); "
-                        f"given: {', '.join(given) or 'nothing'}")
+    ok, why = meaningful(name, address, birth_date, sex)
+    if len(ok) < 2:
+        not_usable = [w for w in why if w != "sex never counts"]
+        raise Refused("a search needs two of name, address and birth date (sex does not count); "
+                      f"usable: {', '.join(ok) or 'nothing'}"
+                      + (f"; not usable: {'; '.join(not_usable)}" if not_usable else ""))
 
 
-def _norm(s: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", s).split())
+def broad_limit() -> int:
+    from ..tomlfile import read
+    from .roles import operators_path
+    try:
+        return int(read(operators_path(), "operators file").get("settings", {}).get("search_broad_limit", BROAD_LIMIT))
+    except Exception:
+        return BROAD_LIMIT
 
 
-def search(con, name=None, address=None, birth_date=None, sex=None, operator: str | None = None,
-           limit: int = 100) -> pd.DataFrame:
-    """Current records matching the criteria (name in kanji or kana, 清音化; address substring;
-    exact birth date), masked.  Refused and logged when fewer than two criteria are given."""
-    params = {"fields": fields_given(name, address, birth_date), "sex_given": sex is not None}
-    with guard.entry("search", "jumin", NEEDS, operator=operator, params=params) as g:
+def search(con, name=None, address=None, birth_date=None, sex=None, limit: int = 100) -> pd.DataFrame:
+    """Current records matching the criteria in either file, masked; refused and logged when
+    fewer than two meaningful facts are given."""
+    ok, _ = meaningful(name, address, birth_date, sex)
+    params = {"facts": ok, "sex_given": sex is not None}
+    with guard.entry("search", "jumin+honnin", params=params) as g:
         check_two_of_four(name, address, birth_date, sex)
-        conds, args = ["TRUE"], []
-        if name:
-            conds.append("(replace(replace(j.shimei, '　', ''), ' ', '') = ? OR "
-                         "translate(replace(h.furigana_shimei, '　', ''), ?, ?) = ?)")
-            n = _norm(name)
-            args += [n, VOICED, PLAIN, seion(n)]
-        if address:
-            conds.append("strpos(j.genjusho, ?) > 0")
-            args.append(_norm(address).replace("千葉県", ""))
-        if birth_date:
-            d = birth_date if isinstance(birth_date, dt.date) else dt.date.fromisoformat(str(birth_date))
-            conds.append("j.seinengappi = ?")
-            args.append(d)
+        conds_j, conds_h, args_j, args_h = [], [], [], []
+        if "name" in ok:
+            n = squash(name)
+            conds_j.append("replace(replace(j.shimei, '　', ''), ' ', '') = ?")
+            args_j.append(n)
+            conds_h.append("(replace(replace(h.kanji_shimei, '　', ''), ' ', '') = ? OR "
+                           "translate(replace(h.furigana_shimei, '　', ''), ?, ?) = ?)")
+            args_h += [n, VOICED, PLAIN, seion(n)]
+        if "address" in ok:
+            a = squash(address)
+            code = addr_codes.town_code(a)
+            conds_j.append(f"j.town_code = '{code}' AND strpos({addr_codes.normalise_sql('j.genjusho')}, "
+                           f"{addr_codes.normalise_sql('?')}) > 0")
+            args_j.append(a)
+            conds_h.append(f"h.aza_code = '{code}' AND strpos({addr_codes.normalise_sql('h.jusho')}, "
+                           f"{addr_codes.normalise_sql('?')}) > 0")
+            args_h.append(a)
+        if "birth_date" in ok:
+            d, prec = (birth_date, None) if isinstance(birth_date, dt.date) else parse_partial(str(birth_date))
+            unit = {"Y": "year", "M": "month"}.get(prec)
+            for conds, args, col in ((conds_j, args_j, "j.seinengappi"), (conds_h, args_h, "h.seinengappi")):
+                conds.append(f"date_trunc('{unit}', {col}) = ?" if unit else f"{col} = ?")
+                args.append(d)
         if sex:
-            conds.append("j.seibetsu = ?")
-            args.append(sex)
+            conds_j.append("j.seibetsu = ?")
+            args_j.append(sex)
+            conds_h.append("h.seibetsu = ?")
+            args_h.append(sex)
         duck = getattr(con, "con", con)
-        df = duck.execute(f"""
-            SELECT j.atena_no, j.shimei, j.seinengappi, j.seibetsu, j.genjusho FROM jumin_current j
-              LEFT JOIN (SELECT jumin_code, furigana_shimei FROM honnin WHERE record_jokyo_flag = '0') h
-              ON h.jumin_code = j.jumin_code
-            WHERE {' AND '.join(conds)} ORDER BY j.atena_no LIMIT {int(limit) + 1}""", args).fetchdf()
+        sql = f"""
+            WITH cur AS ({residency.sql("current", None)}),
+            hcur AS ({residency.sql("honnin_current", None)}),
+            j AS (SELECT atena_no, jumin_code, shimei, seinengappi, seibetsu, genjusho, '住民基本台帳' AS found_in
+                  FROM cur j WHERE {' AND '.join(conds_j)}),
+            h AS (SELECT c.atena_no, h.jumin_code, h.kanji_shimei AS shimei, h.seinengappi, h.seibetsu,
+                         h.jusho AS genjusho, '本人確認情報' AS found_in
+                  FROM hcur h LEFT JOIN cur c ON c.jumin_code = h.jumin_code WHERE {' AND '.join(conds_h)})
+            SELECT coalesce(atena_no, '') AS atena_no, any_value(jumin_code) AS jumin_code, any_value(shimei) AS shimei,
+                   any_value(seinengappi) AS seinengappi, any_value(seibetsu) AS seibetsu,
+                   any_value(genjusho) AS genjusho, string_agg(DISTINCT found_in, '・') AS found_in
+            FROM (SELECT * FROM j UNION ALL SELECT * FROM h)
+            GROUP BY coalesce(atena_no, ''), CASE WHEN atena_no IS NULL THEN jumin_code END
+            ORDER BY 1 LIMIT {int(limit) + 1}"""
+        df = duck.execute(sql, args_j + args_h).fetchdf()
         g.records = min(len(df), limit)
+        g.persons = [a if a else f"住民票コード:{c}" for a, c in zip(df["atena_no"], df["jumin_code"])][:limit]
+        if g.records > broad_limit():
+            g.flags = ["broad"]
         if len(df) > limit:
             g.detail = f"more than {limit} matches: narrow the search"
             df = df.head(limit)
-    out = pd.DataFrame({
-        "宛名番号": [mask("jumin", "atena_no", v)[:-4] + str(v)[-4:] for v in df["atena_no"]],
+    return pd.DataFrame({
+        "宛名番号": [mask("jumin", "atena_no", v)[:-4] + str(v)[-4:] if v else "" for v in df["atena_no"]],
         "氏名": [mask("jumin", "shimei", v) for v in df["shimei"]],
         "生年月日": df["seinengappi"], "性別": df["seibetsu"].map({"1": "男", "2": "女"}),
         "住所": [mask("jumin", "genjusho", v) for v in df["genjusho"]],
+        "記録": df["found_in"],
     })
-    return out

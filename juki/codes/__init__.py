@@ -27,8 +27,22 @@ TABLES = {
     "zairyu_shikaku": "zairyu_shikaku", "kokuseki": "kokuseki", "ido_kubun": "ido_kubun",
     "ido_jiyu": "ido_jiyu", "shikaku": "shikaku", "card_jokyo": "card_jokyo",
     "record_jokyo": "record_jokyo", "town": "towns", "municipality": "municipalities",
-    "terminal": "terminals", "branch": "branches",
+    "terminal": "terminals", "branch": "branches", "date_precision": "date_precision",
 }
+
+#: Code tables that are not exhaustive: any valid code may appear (checked by its number module).
+OPEN_TABLES = frozenset({"municipality"})
+
+#: Number formats, one module each (python-stdnum style), named by the layouts' ``number`` column.
+NUMBER_MODULES = ("kojin_bango", "municipality", "atena", "jumin_code")
+
+
+def number_module(name: str):
+    """The module of a number format (``is_valid``, ``calc_check_digit`` where one is public, ``sql_is_valid``)."""
+    if name not in NUMBER_MODULES:
+        raise KeyError(f"unknown number format {name!r}; known: {', '.join(NUMBER_MODULES)}")
+    import importlib
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 @lru_cache(maxsize=None)

@@ -10,12 +10,22 @@ same is a documented local choice), else 11 - r.
 True
 >>> is_valid('0000000018')
 False
+>>> import duckdb
+>>> duckdb.sql(f"SELECT {sql_is_valid('x')} FROM (VALUES ('0000000019'), ('0000000018')) t(x)").fetchall()
+[(True,), (False,)]
 """
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+from ._sql import digits_ok, last_digit, weighted_sum
+
+
+def _weights(serial_length: int) -> list[int]:
+    """Weights of the serial digits from the left (2, 3, ... 7, 2 ... from the right)."""
+    return [2 + k % 6 for k in range(serial_length)][::-1]
 
 
 def calc_check_digit(serial: str) -> str:
-    s = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(serial)))
+    s = sum(int(d) * w for d, w in zip(serial, _weights(len(serial))))
     r = s % 11
     return "0" if r <= 1 else str(11 - r)
 
@@ -34,17 +44,24 @@ def validate(number: str, length: int = 10) -> str:
 def is_valid(number: str, length: int = 10) -> bool:
     try:
         return bool(validate(number, length))
-    except Exception:
+    except ValidationError:
         return False
 
 
-def check_digits_array(serials):
-    """Vectorised check digits for a 1-D integer array of serials (9 digits)."""
+def check_digits_array(serials, serial_length: int = 9):
+    """Vectorised check digits for a 1-D integer array of serials."""
     import numpy as np
     s = np.zeros(len(serials), dtype=np.int64)
     v = np.asarray(serials, dtype=np.int64).copy()
-    for i in range(9):
+    for i in range(serial_length):
         s += (v % 10) * (2 + i % 6)
         v //= 10
     r = s % 11
     return np.where(r <= 1, 0, 11 - r)
+
+
+def sql_is_valid(col: str, length: int = 10) -> str:
+    """SQL: TRUE when ``col`` is a valid number of ``length`` digits with its M11W2-7 check digit."""
+    s = weighted_sum(col, length, _weights(length - 1) + [0])
+    return (f"({col} IS NULL OR ({digits_ok(col, length)} AND "
+            f"{last_digit(col)} = (CASE WHEN ({s}) % 11 <= 1 THEN 0 ELSE 11 - ({s}) % 11 END)))")

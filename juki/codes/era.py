@@ -28,6 +28,14 @@ ValueError: 平成31年5月1日 is not a date of 平成 (1989-01-08 to 2019-04-3
 Traceback (most recent call last):
 ...
 ValueError: 2024-02-30 is not a calendar date
+
+Partial dates (不詳日 of the national standard): the known part and its precision --
+Y year only, M year and month, U nothing known; the date is the first day of what is known.
+
+>>> [parse_partial(x) for x in ('19910000', '平成3年不詳', '平成3年5月不詳', '1991-05', '年月日不詳', '20240501')]
+[(datetime.date(1991, 1, 1), 'Y'), (datetime.date(1991, 1, 1), 'Y'), (datetime.date(1991, 5, 1), 'M'), (datetime.date(1991, 5, 1), 'M'), (None, 'U'), (datetime.date(2024, 5, 1), None)]
+>>> format_partial(dt.date(1991, 5, 1), 'M')
+'平成3年5月（日不詳）'
 """
 from __future__ import annotations
 
@@ -116,3 +124,68 @@ def parse_date(text: str) -> dt.date:
     if len(s) == 7 and s.isdigit():
         return from_era_code(s)
     raise ValueError(f"{text!r} is not a date (YYYYMMDD, YYYY-MM-DD, 令和6年5月1日, R6.5.1 or 5060501)")
+
+
+_PARTIAL_ERA = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr])\s*(元|\d{1,2})年(?:(\d{1,2})月)?(?:不詳|日不詳|月日不詳)?$")
+_PARTIAL_YMD = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_PARTIAL_ISO = re.compile(r"^(\d{4})(?:[-/](\d{1,2}))?$")
+UNKNOWN = ("不詳", "年月日不詳", "不明")
+
+
+def parse_partial(text: str) -> tuple[dt.date | None, str | None]:
+    """(date, precision) of a full or partial date; precision None for a full date.
+
+    Accepts everything :func:`parse_date` does, plus YYYY0000 / YYYYMM00, YYYY / YYYY-MM,
+    era text with the unknown part written 不詳 (平成3年不詳, 平成3年5月不詳), and 年月日不詳."""
+    s = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "")
+    if s in UNKNOWN:
+        return None, "U"
+    m = _PARTIAL_YMD.match(s)
+    if m and (m.group(2) == "00" or m.group(3) == "00"):
+        y, mo = int(m.group(1)), int(m.group(2))
+        if mo == 0:
+            return dt.date(y, 1, 1), "Y"
+        if not 1 <= mo <= 12:
+            raise ValueError(f"{text} is not a calendar date")
+        return dt.date(y, mo, 1), "M"
+    m = _PARTIAL_ISO.match(s)
+    if m:
+        y, mo = int(m.group(1)), m.group(2)
+        if mo is None:
+            return dt.date(y, 1, 1), "Y"
+        if not 1 <= int(mo) <= 12:
+            raise ValueError(f"{text} is not a calendar date")
+        return dt.date(y, int(mo), 1), "M"
+    m = _PARTIAL_ERA.match(s)
+    if m:
+        y = 1 if m.group(2) == "元" else int(m.group(2))
+        if m.group(3) is None:
+            code, name, _, start, end = _era(m.group(1))
+            d = dt.date(start.year + y - 1, 1, 1)
+            if y < 1 or d.year > end.year:
+                raise ValueError(f"{name}{y}年 is not a year of {name}")
+            return max(d, start), "Y"
+        month = int(m.group(3))
+        code, name, _, start, end = _era(m.group(1))
+        try:
+            d = dt.date(start.year + y - 1, month, 1)
+        except ValueError:
+            raise ValueError(f"{text} is not a calendar date") from None
+        if d > end or dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1) <= start:
+            raise ValueError(f"{name}{y}年{month}月 is not a month of {name}")
+        return max(d, start), "M"
+    return parse_date(text), None
+
+
+def format_partial(d: dt.date | None, precision: str | None) -> str:
+    """和暦 display of a full or partial date."""
+    if precision == "U" or d is None:
+        return "年月日不詳"
+    _, name, _, start, _ = era_of(d)
+    y = d.year - start.year + 1
+    yy = "元" if y == 1 else str(y)
+    if precision == "Y":
+        return f"{name}{yy}年（月日不詳）"
+    if precision == "M":
+        return f"{name}{yy}年{d.month}月（日不詳）"
+    return to_wareki(d)

@@ -1,6 +1,7 @@
 """住民票コード (11 digits: 10 digits + a check digit by a formula the minister sets).
 
-The formula is not public, so only the 11-digit form is checked; no formula is invented.
+The formula is not public, so only the 11-digit form is checked; no formula is invented
+(hence no ``calc_check_digit`` here: the quality rules check the layout's format only).
 
 >>> is_valid('12345678901')
 True
@@ -8,6 +9,8 @@ True
 False
 >>> mask('12345678901')
 '***********'
+>>> mask_tail('12345678901')
+'*******8901'
 """
 import re
 
@@ -24,3 +27,9 @@ def is_valid(number) -> bool:
 
 def mask(number) -> str:
     return "*" * 11 if number else ""
+
+
+def mask_tail(number, keep: int = 4) -> str:
+    """The last ``keep`` digits, to tell records apart on a reviewer's page."""
+    s = str(number or "")
+    return "*" * (len(s) - keep) + s[-keep:] if s else ""

@@ -12,11 +12,17 @@ False
 '122076'
 >>> [is_valid(c) for c in ('131016', '011002', '121002', '122041')]
 [True, True, True, True]
+>>> import duckdb
+>>> duckdb.sql(f"SELECT {sql_is_valid('x')} FROM (VALUES ('122076'), ('122077')) t(x)").fetchall()
+[(True,), (False,)]
 """
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import clean
 
+from ._sql import digits_ok, last_digit, weighted_sum
+
 MATSUDO = "122076"
+WEIGHTS = (6, 5, 4, 3, 2)
 
 
 def compact(number: str) -> str:
@@ -24,7 +30,7 @@ def compact(number: str) -> str:
 
 
 def calc_check_digit(number: str) -> str:
-    s = sum(w * int(d) for w, d in zip((6, 5, 4, 3, 2), number[:5]))
+    s = sum(w * int(d) for w, d in zip(WEIGHTS, number[:5]))
     return str((11 - s % 11) % 10)
 
 
@@ -42,9 +48,15 @@ def validate(number: str) -> str:
 def is_valid(number: str) -> bool:
     try:
         return bool(validate(number))
-    except Exception:
+    except (ValidationError, TypeError):
         return False
 
 
 def format(number: str) -> str:  # noqa: A001 - stdnum's verb
     return compact(number)
+
+
+def sql_is_valid(col: str) -> str:
+    """SQL: TRUE when ``col`` is a valid municipality code (NULL passes)."""
+    s = weighted_sum(col, 6, WEIGHTS + (0,))
+    return f"({col} IS NULL OR ({digits_ok(col, 6)} AND {last_digit(col)} = (11 - ({s}) % 11) % 10))"

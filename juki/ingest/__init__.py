@@ -1,3 +1,4 @@
-"""Reading registry exports (encodings, era dates, quarantine) and writing them back."""
+"""Reading a city's exports (:mod:`.load`, :mod:`.stage`, :mod:`.profiles`) and writing exports
+for recipients (:mod:`.export`)."""
 from .export import export  # noqa: F401
-from .load import LoadReport, load  # noqa: F401
+from .load import FileReport, LoadResult, load_files  # noqa: F401

@@ -1,13 +1,21 @@
-"""``juki export``: a table to CSV in the same forms the loader reads (encoding, date style,
-header by Japanese item names or column ids), written to a temporary file and renamed."""
+"""``juki export``: a table to CSV for one recipient, with only the items its profile names.
+
+PIA: 提供・移転先に応じた必要項目のみ.  An export profile (``data/export_profiles/<name>.toml``)
+names the recipient, the purpose or legal basis, and the items it may receive; the built-in
+``default`` profile gives every item but the individual number and secrets.  The 個人番号 leaves
+only under a profile that allows it and only for an operator with the ``number_clerk`` role.
+The log records recipient, purpose, item list, row count, the file's SHA-256 and the persons
+exported (a key list kept with the log).  The file is written to a temporary name and renamed,
+readable by its owner only.
+"""
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import os
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import store
+from .. import atomic, paths, store
 from ..codes.era import to_era_code, to_wareki
 from ..errors import JukiError
 from ..layouts import LAYOUTS
@@ -18,50 +26,122 @@ DATE_STYLES = {
     "wareki": to_wareki,
     "era-code": to_era_code,
 }
+#: Classes that never leave without a profile naming them.
+WITHHELD = ("individual_number", "secret")
 
 
-def export(table: str, out, db=None, encoding: str = "utf-8", dates: str = "iso", header: str = "ja",
-           operator: str | None = None) -> int:
+@dataclass(frozen=True)
+class ExportProfile:
+    name: str
+    recipient: str
+    purpose: str
+    items: dict            # table -> list of columns
+    allows_number: bool = False
+    allows_secret: bool = False
+
+    @classmethod
+    def default(cls) -> "ExportProfile":
+        return cls("default", "庁内の利用（個人番号なし）", "住民基本台帳事務（個人番号を含まない）",
+                   {t: [i.column for i in lay.all_columns if i.sensitivity not in WITHHELD] for t, lay in LAYOUTS.items()})
+
+
+@dataclass
+class ExportResult:
+    rows: int
+    recipient: str
+    purpose: str
+    items: list
+    sha256: str
+
+
+def load_profile(name: str | None) -> ExportProfile:
+    if not name or name == "default":
+        return ExportProfile.default()
+    from ..tomlfile import read
+    p = Path(name)
+    if not p.suffix:
+        p = paths.config_file("export_profiles", name)
+    d = read(p, "export profile")
+    for k in ("recipient", "purpose", "items"):
+        if k not in d:
+            raise JukiError(f"export profile {p.name}: missing {k}")
+    items = {}
+    for table, cols in d["items"].items():
+        if table not in LAYOUTS:
+            raise JukiError(f"export profile {p.name}: unknown file {table!r}")
+        cols = [i.column for i in LAYOUTS[table].all_columns] if cols == "all" else list(cols)
+        unknown = [c for c in cols if c not in LAYOUTS[table].columns]
+        if unknown:
+            raise JukiError(f"export profile {p.name}: {table} has no column(s) {', '.join(unknown)}")
+        items[table] = cols
+    allows = bool(d.get("allows_number", False))
+    secret = bool(d.get("allows_secret", False))
+    for table, cols in items.items():
+        kinds = {LAYOUTS[table].item(c).sensitivity for c in cols}
+        if "secret" in kinds and not secret:
+            raise JukiError(f"export profile {p.name}: lists a secret (コンビニ交付利用暗証番号の保存値) "
+                            "but does not set allows_secret = true")
+        if "individual_number" in kinds and not allows:
+            raise JukiError(f"export profile {p.name}: lists 個人番号 but does not set allows_number = true")
+    return ExportProfile(d.get("name", p.stem), d["recipient"], d["purpose"], items, allows, secret)
+
+
+def export(table: str, out, db=None, profile: str | None = "default", encoding: str = "utf-8", dates: str = "iso",
+           header: str = "ja") -> ExportResult:
     from ..audit import guard
+    from ..quality.review import persons_of
     if table not in LAYOUTS:
         raise JukiError(f"unknown table {table!r}; known: {', '.join(LAYOUTS)}")
     if dates not in DATE_STYLES:
         raise JukiError(f"unknown date style {dates!r}; known: {', '.join(DATE_STYLES)}")
     if encoding not in ("utf-8", "utf-8-sig", "cp932"):
         raise JukiError("encoding must be utf-8, utf-8-sig or cp932")
+    prof = load_profile(profile)
+    if table not in prof.items:
+        raise JukiError(f"export profile {prof.name} gives {prof.recipient} nothing of {LAYOUTS[table].file}")
     layout = LAYOUTS[table]
+    cols = prof.items[table]
     out = Path(out)
     if not out.parent.is_dir():
         raise JukiError(f"cannot write {out}: folder {out.parent} does not exist")
-    with guard.entry("export", table, {"administrator"}, operator=operator, number_accessed=True,
-                     params={"file": out.name, "encoding": encoding, "dates": dates}) as g:
-        con = store.connect(db)
-        duck = getattr(con, "con", con)
-        fmt = DATE_STYLES[dates]
-        kinds = [i.type for i in layout.all_columns]
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        n = 0
+    with_number = any(layout.item(c).sensitivity == "individual_number" for c in cols)
+    params = {"file": out.name, "recipient": prof.recipient, "purpose": prof.purpose, "profile": prof.name,
+              "items": [layout.item(c).name for c in cols], "encoding": encoding, "dates": dates}
+    with guard.entry("export", table, params=params, number_accessed=with_number,
+                     allowed={"number_clerk"} if with_number else None) as g:
+        con = store.open_duckdb(db)
+        try:
+            n, digest, keys = _write(con, layout, cols, out, encoding, dates, header)
+            g.persons = [k[0] for k in keys] if table == "jumin" else persons_of(con, table, keys)
+        finally:
+            con.close()
+        g.records = n
+        g.detail = f"sha256 {digest}"
+    return ExportResult(n, prof.recipient, prof.purpose, cols, digest)
+
+
+def _write(con, layout, cols, out: Path, encoding, dates, header):
+    fmt = DATE_STYLES[dates]
+    kinds = [layout.item(c).type for c in cols]
+    key_pos = [cols.index(k) if k in cols else None for k in layout.key]
+    n, keys = 0, []
+    h = hashlib.sha256()
+    with atomic.replacing(out) as tmp:
         try:
             with open(tmp, "w", encoding=encoding, newline="", errors="strict") as fh:
                 w = csv.writer(fh, lineterminator="\r\n")
-                w.writerow([i.name if header == "ja" else i.column for i in layout.all_columns])
-                cur = duck.execute(f"SELECT {', '.join(layout.columns)} FROM {table} ORDER BY {', '.join(layout.key)}")
-                while True:
-                    batch = cur.fetchmany(50_000)
-                    if not batch:
-                        break
+                w.writerow([layout.item(c).name if header == "ja" else c for c in cols])
+                cur = con.execute(f"SELECT {', '.join(cols)}, {', '.join(layout.key)} FROM {layout.table} "
+                                  f"ORDER BY {', '.join(layout.key)}")
+                while batch := cur.fetchmany(50_000):
                     for row in batch:
                         w.writerow(["" if v is None else fmt(v) if k == "DATE" else
                                     v.strftime("%H:%M:%S") if k == "TIME" else
                                     v.isoformat() if k == "TIMESTAMP" else str(v) for v, k in zip(row, kinds)])
+                        keys.append([str(x) for x in row[len(cols):]])
                     n += len(batch)
-            os.replace(tmp, out)
         except UnicodeEncodeError as e:
-            tmp.unlink(missing_ok=True)
             raise JukiError(f"a value cannot be written in {encoding} ({e.object[e.start:e.end]!r} is outside it); "
                             "use utf-8") from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        g.records = n
-    return n
+        h.update(Path(tmp).read_bytes())
+    return n, h.hexdigest(), keys

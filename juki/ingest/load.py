@@ -1,313 +1,168 @@
-"""Loading registry exports: CSV in UTF-8 (with or without BOM) or cp932, headers by the
-PIA's Japanese item names or by column identifiers, dates in any export form, full-width
-digits normalised where the layout says numeric.
+"""Loading a city's exports: one or several CSV files (or a folder) in one transaction.
 
-Rows that break types, lengths, required items, code tables or check digits -- or that
-carry a NUL, a stray BOM or a line break inside a field, have the wrong number of fields, or
-repeat a row key -- go to the ``quarantine`` table with file, line and reason; the rest load.
-The whole load is one transaction: an I/O error or a kill leaves the table as it was.
-Rows read = loaded + quarantined, always.
+Each file is recognised by its header (PIA item names, column ids, or a vendor profile's
+names; an unknown header gives one line naming the closest items), read in bounded memory
+(:mod:`.stage`), parsed by DuckDB, typed in SQL, completed with what exports do not carry, and
+checked by the same row checks as the quality review (:func:`juki.quality.rules.row_checks`,
+evaluated by :mod:`juki.quality.engine`).  Rows that fail go to ``quarantine`` (file, line,
+every reason, raw text); the rest load.  Rows read = loaded + quarantined, always.
+
+Derived when an export lacks them, and said so in the load report and the load log:
+
+* 履歴番号 -- the order of a person's records (処理年月日, 異動年月日, then file order), after
+  any the store already holds; a "current data" export (one row a person) gets 1;
+* 更新順番号 of the 本人確認情報 -- time-stamp order, after the store's;
+* 町丁字 (``town_code``, and the 本人確認情報's 大字・字コード) -- from the address text
+  (:mod:`juki.codes.address`); an address that names no 町丁字 stays empty (統計では「不詳」);
+* the precision of partial dates (不詳日: 平成3年不詳, 19910000 ...).
+
+The store records what it holds: every load appends to ``load_log`` (file, SHA-256, encoding,
+rows read/loaded/quarantined, profile, operator, time, reference date, what was derived) and
+sets the reference date (``--as-of``, or the latest 処理年月日 with a warning).
 """
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
-import io
-import os
-import unicodedata
+import shutil
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from .. import codes, store
-from ..codes import municipality
-from ..codes.era import parse_date
+from .. import atomic, store
+from ..codes import address
+from ..codes.era import parse_partial
 from ..errors import JukiError
-from ..layouts import LAYOUTS, Layout, _norm
+from ..layouts import LAYOUTS, Layout
+from ..quality.engine import failures_sql
+from ..quality.rules import row_checks
+from . import profiles
+from .stage import RAW_LIMIT, Staged, stage
 
-QUARANTINE_DDL = """CREATE TABLE IF NOT EXISTS quarantine (
-    loaded_at TIMESTAMP, source_file VARCHAR, line INTEGER, target_table VARCHAR, reason VARCHAR, raw VARCHAR)"""
-ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
-NUMERIC_FORMAT = ("^[0-9]", "^T[0-9]")  # layouts whose format is digits: full-width digits are normalised
+#: DuckDB's memory while loading: large files spill to disk beside the store instead.
+LOAD_MEMORY = "1GB"
+FULLWIDTH = ("０１２３４５６７８９－／：．", "0123456789-/:.")
+NUMERIC_FORMAT = ("^[0-9", "^T[0-9")
+#: Columns the loader derives when an export does not carry them.
+DERIVABLE = {"jumin": ("rireki_no", "town_code"), "honnin": ("koshin_jun_no", "aza_code"), "sofusaki": ("sent_date",)}
 
 
 @dataclass
-class LoadReport:
+class FileReport:
     file: str
     table: str
     encoding: str
+    sha256: str = ""
     read: int = 0
     loaded: int = 0
     quarantined: int = 0
     reasons: Counter = field(default_factory=Counter)
+    derived: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
     def __str__(self):
         head = (f"{self.file}: {self.read:,} rows read = {self.loaded:,} loaded + {self.quarantined:,} quarantined "
                 f"into {self.table} ({self.encoding})")
-        lines = [head] + [f"  {n:,} × {r}" for r, n in self.reasons.most_common()] + [f"  note: {w}" for w in self.warnings]
+        lines = [head] + [f"  {n:,} × {r}" for r, n in self.reasons.most_common(12)]
+        lines += [f"  derived: {d}" for d in self.derived] + [f"  note: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def decode(data: bytes, encoding: str | None) -> tuple[str, str]:
-    if not data:
-        raise JukiError("empty file: nothing to load")
-    if encoding:
-        enc = {"sjis": "cp932", "shift_jis": "cp932", "shift-jis": "cp932", "utf8": "utf-8"}.get(encoding.lower(), encoding.lower())
-        if enc not in ENCODINGS:
-            raise JukiError(f"unsupported encoding {encoding!r}: use utf-8 or cp932")
-        if enc == "utf-8" and data.startswith(codecs.BOM_UTF8):
-            enc = "utf-8-sig"
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError as e:
-            other = "cp932" if enc.startswith("utf") else "utf-8"
-            raise JukiError(f"the file is not valid {enc} (byte {e.start}); try --encoding {other}") from None
-    if data.startswith(codecs.BOM_UTF8):
-        return data.decode("utf-8-sig"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp932"), "cp932"
-    except UnicodeDecodeError as e:
-        raise JukiError(f"the file is neither UTF-8 nor cp932 (bad byte at {e.start})") from None
+@dataclass
+class LoadResult:
+    files: list[FileReport]
+    as_of: dt.date
+    warnings: list = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        return sum(f.loaded for f in self.files)
 
 
-def map_header(header: list[str], layout: Layout) -> list[str]:
-    """Header cells -> column ids (Japanese item names or ids); clear errors otherwise."""
-    by_name = {_norm(i.name): i.column for i in layout.all_columns}
-    ids = set(layout.columns)
+def expand(paths_) -> list[Path]:
     out = []
-    for h in header:
-        h2 = h.strip().lstrip("\ufeff")
-        col = h2 if h2 in ids else by_name.get(_norm(h2))
-        if col is None:
-            raise JukiError(f"unknown column {h2!r} for {layout.file}")
-        out.append(col)
-    dup = [c for c, n in Counter(out).items() if n > 1]
-    if dup:
-        raise JukiError(f"duplicated column(s) in the header: {', '.join(dup)}")
-    missing_keys = [k for k in layout.key if k not in out]
-    if missing_keys:
-        raise JukiError(f"missing key column(s): {', '.join(missing_keys)}")
+    for p in map(Path, paths_):
+        if p.is_dir():
+            found = sorted(x for x in p.iterdir() if x.suffix.lower() in (".csv", ".txt") and x.is_file())
+            if not found:
+                raise JukiError(f"no CSV file in folder {p}")
+            out += found
+        elif p.exists():
+            out.append(p)
+        else:
+            raise JukiError(f"cannot read {p}: no such file")
     return out
 
 
-def _numeric(item) -> bool:
-    return item.type in ("INTEGER", "BIGINT") or bool(item.format and item.format.startswith(NUMERIC_FORMAT))
+def map_header(header: list[str], table: str | None, prof: profiles.Profile) -> tuple[str, list[str]]:
+    """(table, columns) for a header; the table is recognised when not given."""
+    candidates = [table] if table else list(LAYOUTS)
+    best = None
+    for t in candidates:
+        cols = [prof.column(t, h) for h in header]
+        unknown = [h for h, c in zip(header, cols) if c is None]
+        if not unknown:
+            dup = [c for c, n in Counter(cols).items() if n > 1]
+            if dup:
+                raise JukiError(f"duplicated column(s) in the header: {', '.join(dup)}")
+            return t, cols
+        if best is None or len(unknown) < len(best[1]):
+            best = (t, unknown)
+    t, unknown = best
+    hint = prof.closest(t, unknown[0])
+    file = LAYOUTS[t].file
+    raise JukiError(f"unknown column {unknown[0]!r} for {file}" + (f" (closest: {', '.join(hint)})" if hint else "")
+                    + (f"; {len(unknown) - 1} more unknown" if len(unknown) > 1 else "")
+                    + ("" if prof.name != "pia" else "; a vendor's names need --profile"))
 
 
-def _kojin_bango_valid(v: pd.Series) -> pd.Series:
-    """python-stdnum's jp.in_ rule, vectorised for 12-digit values; anything the vectorised
-    check rejects is confirmed by stdnum itself (the authority)."""
-    import numpy as np
-    from stdnum.jp import in_
-
-    from ..codes.kojin_bango import check_digits_array
-    ok = pd.Series(False, index=v.index)
-    form = v.str.fullmatch(r"[0-9]{12}")
-    if form.any():
-        digits = np.frombuffer("".join(v[form]).encode("ascii"), dtype=np.uint8).reshape(-1, 12) - 48
-        ok[form] = check_digits_array(digits[:, :11].astype(np.int64)) == digits[:, 11]
-    rejected = ~ok & (v != "")
-    if rejected.any():
-        ok[rejected] = v[rejected].map(in_.is_valid)
-    return ok
-
-
-def _check(layout: Layout, df: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
-    """Normalise and type every column; write the first reason of each bad row into ``reasons``."""
-    def fail(mask, why):
-        m = mask & reasons.isna()
-        reasons[m] = why
-
-    out = {}
-    for col in df.columns:
-        item = layout.item(col)
-        s = df[col]
-        present = s.notna() & (s != "")
-        if _numeric(item) or item.type in ("DATE", "TIME", "TIMESTAMP"):
-            s = s.where(~present, s[present].map(lambda v: unicodedata.normalize("NFKC", v).strip()))
-        if item.type in ("INTEGER", "BIGINT"):
-            num = pd.to_numeric(s.where(present), errors="coerce")
-            fail(present & num.isna(), f"{item.name}: not a whole number")
-            out[col] = num.astype("Int64")
-        elif item.type == "DATE":
-            vals = pd.Series([None] * len(s), index=s.index, dtype=object)
-            iso = present & s.fillna("").str.fullmatch(r"\d{4}-\d{2}-\d{2}")
-            ymd = present & s.fillna("").str.fullmatch(r"\d{8}")
-            fast = pd.to_datetime(s.where(iso), format="%Y-%m-%d", errors="coerce")
-            fast = fast.fillna(pd.to_datetime(s.where(ymd), format="%Y%m%d", errors="coerce"))
-            vals[fast.notna()] = fast[fast.notna()].dt.date
-            slow = present & fast.isna()
-            parsed, errors = {}, {}
-            for text in s[slow].unique():  # era text etc.: parse each distinct value once
-                try:
-                    parsed[text] = parse_date(text)
-                except ValueError as e:
-                    errors[text] = f"{item.name}: {e}"
-            if parsed:
-                vals[slow] = s[slow].map(parsed)
-            if errors:
-                bad = s.where(slow).map(errors)
-                m = bad.notna() & reasons.isna()
-                reasons[m] = bad[m]
-            out[col] = vals
-        elif item.type == "TIME":
-            t = pd.to_datetime(s.where(present), format="%H:%M:%S", errors="coerce")
-            fail(present & t.isna(), f"{item.name}: not a time HH:MM:SS")
-            out[col] = t.dt.time
-        elif item.type == "TIMESTAMP":
-            t = pd.to_datetime(s.where(present), errors="coerce", format="ISO8601")
-            fail(present & t.isna(), f"{item.name}: not a timestamp")
-            out[col] = t
-        else:
-            v = s.where(present)
-            if item.length:
-                fail(present & (v.str.len() > item.length), f"{item.name}: longer than {item.length}")
-            if item.format:
-                fail(present & ~v.fillna("").str.fullmatch(item.format.strip("^$")), f"{item.name}: wrong format")
-            if item.code and item.code != "municipality":
-                fail(present & ~v.isin(codes.codes(item.code)), f"{item.name}: not in code table {item.code}")
-            if item.code == "municipality":
-                fail(present & ~v.fillna("").map(municipality.is_valid), f"{item.name}: wrong check digit")
-            if item.sensitivity == "individual_number":
-                fail(present & ~_kojin_bango_valid(v.fillna("")), f"{item.name}: wrong check digit")
-            out[col] = v
-        if not item.nullable and not item.applies or col in layout.key:
-            fail(~present, f"{item.name}: required")
-    return pd.DataFrame(out, index=df.index)
-
-
-def read_rows(text: str, layout: Layout):
-    """(columns, rows as lists, first line of each row, reasons for rows broken at CSV level)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise JukiError("empty file: nothing to load") from None
-    except csv.Error as e:
-        raise JukiError(f"unreadable header: {e}") from None
-    cols = map_header(header, layout)
-    rows, lines, broken = [], [], {}
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as e:
-            rows.append([])
-            lines.append(start)
-            broken[len(rows) - 1] = f"unreadable CSV row: {e}"
-            start = reader.line_num + 1
-            continue
-        end = reader.line_num
-        if row == [] or row == [""]:
-            start = end + 1
-            continue
-        i = len(rows)
-        rows.append(row)
-        lines.append(start)
-        if len(row) != len(cols):
-            broken[i] = f"{len(row)} fields where the header has {len(cols)} (truncated or misquoted row)"
-        else:
-            joined = "\x1f".join(row)  # one scan per row instead of one per field
-            if "\x00" in joined:
-                broken[i] = "NUL byte in a field"
-            elif "\ufeff" in joined:
-                broken[i] = "byte order mark in the middle of the file"
-            elif "\n" in joined or "\r" in joined:
-                broken[i] = "line break inside a field"
-        start = end + 1
-    return cols, rows, lines, broken
-
-
-def load(path, table: str, db=None, encoding: str | None = None, replace: bool = False,
-         operator: str | None = None) -> LoadReport:
-    """Load one CSV export into ``table`` (append, or ``replace`` its contents), atomically."""
+def load_files(paths_, table: str | None = None, db=None, encoding: str | None = None, replace: bool = False,
+               profile: str | None = None, as_of: dt.date | None = None) -> LoadResult:
+    """Load CSV exports (files or folders) into the store in one transaction."""
     from ..audit import guard
-    if table not in LAYOUTS:
+    files = expand(paths_)
+    if table is not None and table not in LAYOUTS:
         raise JukiError(f"unknown table {table!r}; known: {', '.join(LAYOUTS)}")
-    path = Path(path)
-    with guard.entry("load", table, {"administrator"}, operator=operator,
-                     params={"file": path.name, "replace": replace}) as g:
-        rep = _load(path, LAYOUTS[table], db, encoding, replace)
-        g.records = rep.loaded
-        g.detail = f"read {rep.read}, loaded {rep.loaded}, quarantined {rep.quarantined}"
-    return rep
+    prof = profiles.load(profile)
+    with guard.entry("load", ",".join(f.name for f in files)[:200],
+                     params={"files": len(files), "replace": replace, "profile": prof.name}) as g:
+        result = _load(files, table, db, encoding, replace, prof, as_of, g.operator)
+        g.records = result.loaded
+        g.detail = "; ".join(f"{f.file}: read {f.read}, loaded {f.loaded}, quarantined {f.quarantined}"
+                             for f in result.files)[:300]
+    return result
 
 
-def _load(path: Path, layout: Layout, db, encoding, replace) -> LoadReport:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise JukiError(f"cannot read {path}: {e.strerror}") from None
-    text, enc = decode(data, encoding)
-    cols, rows, lines, broken = read_rows(text, layout)
-    rep = LoadReport(file=path.name, table=layout.table, encoding=enc, read=len(rows))
-    missing = [c for c in layout.columns if c not in cols]
-    if missing:
-        rep.warnings.append(f"{len(missing)} column(s) absent from the file, loaded as empty: {', '.join(missing[:5])}"
-                            + (" …" if len(missing) > 5 else ""))
-    ok_shape = [i for i in range(len(rows)) if i not in broken]
-    df = pd.DataFrame([rows[i] for i in ok_shape], columns=cols, index=ok_shape, dtype=object)
-    reasons = pd.Series([None] * len(df), index=df.index, dtype=object)
-    typed = _check(layout, df, reasons) if len(df) else df
-    for c in missing:
-        typed[c] = None
-    dbp = store.db_path(db)
-    store.check_writable(dbp)
-    import duckdb
-    con = duckdb.connect(str(dbp))
-    con.execute("SET enable_progress_bar = false")
+def _load(files, table, db, encoding, replace, prof, as_of, operator) -> LoadResult:
+    path = store.db_path(db)
+    store.check_writable(path)
+    tmpdir = Path(tempfile.mkdtemp(prefix=".juki-load-", dir=path.resolve().parent))
+    con = store.open_duckdb(path, read_only=False, memory=LOAD_MEMORY)
     try:
         store.create_schema(con)
-        con.execute(QUARANTINE_DDL)
-        # duplicate row keys: within the file, or already in the table (append mode)
-        good = typed[reasons.isna()]
-        key = list(layout.key)
-        kstr = pd.Series(dtype=object)
-        if len(good):
-            kstr = good[key[0]].astype(str)
-            for k in key[1:]:
-                kstr = kstr + "|" + good[k].astype(str)
-        dup_in_file = kstr.duplicated(keep="first")
-        reasons[dup_in_file[dup_in_file].index] = "duplicate row key in the file"
-        if not replace and len(good):
-            existing = {"|".join(map(str, r)) for r in con.execute(f"SELECT {', '.join(key)} FROM {layout.table}").fetchall()}
-            clash = kstr.isin(existing) & ~dup_in_file
-            reasons[clash[clash].index] = "row key already in the table"
-        for i, why in broken.items():
-            reasons.loc[i] = why
-        good = typed[reasons.reindex(typed.index).isna()][layout.columns]
-        now = dt.datetime.now()
-        bad_idx = sorted(set(broken) | set(reasons.dropna().index))
-        q = pd.DataFrame({"loaded_at": now, "source_file": path.name,
-                          "line": [lines[i] for i in bad_idx], "target_table": layout.table,
-                          "reason": [reasons.get(i) if i in reasons.index and reasons.get(i) else broken.get(i) for i in bad_idx],
-                          "raw": [",".join(rows[i])[:2000] for i in bad_idx]})
+        address.register(con)
+        staged = []
+        for i, f in enumerate(files):
+            st = stage(f, tmpdir / f"stage{i}.csv", encoding)
+            t, cols = map_header(st.header, table, prof)
+            staged.append((f, st, LAYOUTS[t], cols))
         con.execute("BEGIN TRANSACTION")
-        if replace:
-            con.execute(f"DELETE FROM {layout.table}")
-        if len(good):
-            con.register("_good", good)
-            con.execute(f"INSERT INTO {layout.table} SELECT {', '.join(layout.columns)} FROM _good")
-            con.unregister("_good")
-        if len(q):
-            con.register("_q", q)
-            con.execute("INSERT INTO quarantine SELECT * FROM _q")
-            con.unregister("_q")
-        if os.environ.get("JUKI_TEST_PAUSE") == "load_before_commit":
-            from pathlib import Path as _P
-            _P(os.environ["JUKI_TEST_PAUSE_FILE"]).write_text("paused")
-            import time
-            time.sleep(600)
+        reports, cleared = [], set()
+        now = dt.datetime.now()
+        for i, (f, st, lay, cols) in enumerate(staged):
+            if replace and lay.table not in cleared:
+                con.execute(f"DELETE FROM {lay.table}")
+                cleared.add(lay.table)
+            reports.append(_load_one(con, i, f, st, lay, cols, prof, now))
+        result = LoadResult(reports, _reference_date(con, as_of, reports))
+        for r in reports:
+            con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [now, r.file, r.sha256, r.encoding, r.table, prof.name, r.read, r.loaded, r.quarantined,
+                         operator, result.as_of, "; ".join(r.derived), "; ".join(r.warnings)])
+        from ..audit import oplog
+        store.set_meta(con, {"source": "load", "as_of": result.as_of.isoformat(),
+                             "loaded_at": now.isoformat(timespec="seconds"), "oplog_head": oplog.head()})
+        atomic.killpoint("load_before_commit")
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
     except BaseException:
@@ -318,9 +173,231 @@ def _load(path: Path, layout: Layout, db, encoding, replace) -> LoadReport:
         raise
     finally:
         con.close()
-    rep.loaded = len(good)
-    rep.quarantined = len(q)
-    rep.reasons = Counter(q["reason"]) if len(q) else Counter()
-    if rep.read != rep.loaded + rep.quarantined:  # pragma: no cover - the invariant
-        raise RuntimeError(f"row accounting broken: {rep.read} != {rep.loaded} + {rep.quarantined}")
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return result
+
+
+def _reference_date(con, as_of, reports) -> dt.date:
+    if as_of:
+        return as_of
+    row = con.execute("SELECT max(shori_date) FROM jumin").fetchone()
+    d = row[0] if row and row[0] else None
+    if d is None:
+        d = con.execute("SELECT max(shori_date) FROM sofusaki").fetchone()[0] or \
+            con.execute("SELECT max(CAST(time_stamp AS DATE)) FROM honnin").fetchone()[0]
+    if d is None:
+        raise JukiError("nothing was loaded that says what date the store describes: give --as-of YYYY-MM-DD")
+    reports[0].warnings.append(f"no --as-of given: the reference date is the latest 処理年月日 loaded, {d}")
+    return d
+
+
+# ---------------------------------------------------------------- one file
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _norm_digits(v: str) -> str:
+    """Full-width digits and signs to ASCII (translate() is slow: only strings with a non-ASCII byte)."""
+    return f"CASE WHEN strlen({v}) = length({v}) THEN {v} ELSE translate({v}, {_q(FULLWIDTH[0])}, {_q(FULLWIDTH[1])}) END"
+
+
+def _fast_date(v: str) -> str:
+    return f"CAST(try_strptime({_norm_digits(v)}, ['%Y%m%d', '%Y-%m-%d', '%Y/%m/%d']) AS DATE)"
+
+
+def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], prof, now) -> FileReport:
+    rep = FileReport(f.name, lay.table, st.encoding, st.sha256)
+    raw, typed, rej = f"__raw{i}", f"__typed{i}", f"__rej{i}"
+    colspec = ", ".join([f"'_line': 'BIGINT'"] + [f"'{c}': 'VARCHAR'" for c in cols])
+    con.execute(f"""CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv('{st.path}', columns={{{colspec}}}, header=false,
+        auto_detect=false, delim=',', quote='"', escape='"', store_rejects=true, rejects_table='{rej}',
+        rejects_scan='{rej}_scan', strict_mode=true, null_padding=false, parallel=true)""")
+    quarantine = [(line, why, body) for line, why, body in st.broken]
+    for (csv_line, etype) in con.execute(f"SELECT DISTINCT ON (line) csv_line, error_type FROM {rej} ORDER BY line").fetchall():
+        body = (csv_line or "").lstrip("\r\n")
+        num, _, rest = body.partition(",")
+        why = {"MISSING COLUMNS": "fewer fields than the header (truncated or misquoted row)",
+               "TOO MANY COLUMNS": "more fields than the header (truncated or misquoted row)"}.get(etype, f"unreadable row ({etype})")
+        quarantine.append((int(num) if num.isdigit() else 0, why, rest.rstrip("\r\n")[:RAW_LIMIT]))
+    present = set(cols)
+    missing = [c for c in lay.columns if c not in present]
+    derive = [c for c in missing if c in DERIVABLE.get(lay.table, ()) or c.endswith("_prec")]
+    required_missing = [lay.item(c).name for c in missing if c not in derive and not lay.item(c).nullable
+                        and not lay.item(c).applies]
+    if required_missing:
+        raise JukiError(f"{f.name}: required item(s) missing from the file: {', '.join(required_missing[:5])}"
+                        + (" …" if len(required_missing) > 5 else "") + " (map them with --profile)")
+    absent = [c for c in missing if c not in derive]
+    if absent:
+        rep.warnings.append(f"{len(absent)} item(s) absent from the file, loaded as empty: "
+                            + ", ".join(lay.item(c).name for c in absent[:5]) + (" …" if len(absent) > 5 else ""))
+    _date_map(con, raw, lay, present, i)
+    exprs, errors, joins = _typed_columns(lay, present, prof, i)
+    con.execute(f"CREATE TEMP TABLE {typed} AS SELECT _line, {', '.join(exprs)}, "
+                f"list_filter([{', '.join(errors) or 'NULL'}], x -> x IS NOT NULL) AS _type_errors "
+                f"FROM {raw} r {' '.join(joins)}")
+    rep.derived = _derive(con, typed, lay, present)
+    # the row checks of the quality review, on typed rows, and repeated keys: one pass
+    checks = row_checks(lay.table)
+    descr = {r.id: r.description for r in checks}
+    fails = failures_sql(f"SELECT * FROM {typed}", ["_line"], checks)
+    con.execute(f"""CREATE TEMP TABLE __bad{i} AS
+        WITH f AS (SELECT _line, list(rule ORDER BY rule) AS rules FROM ({fails}) GROUP BY _line)
+        SELECT t._line, t._type_errors, f.rules, d._dup FROM {typed} t
+        LEFT JOIN f USING (_line) LEFT JOIN ({_duplicates(typed, lay, present)}) d USING (_line)
+        WHERE len(t._type_errors) > 0 OR f.rules IS NOT NULL OR d._dup IS NOT NULL""")
+    has_bad = con.execute(f"SELECT count(*) FROM __bad{i}").fetchone()[0] > 0
+    bad = [] if not has_bad else con.execute(f"""
+        SELECT b._line, b._type_errors, b.rules, b._dup, array_to_string(list_transform([{', '.join('r.' + c for c in cols)}],
+               x -> CASE WHEN x IS NULL THEN '' WHEN regexp_matches(x, '[",\\n]') THEN '"' || replace(x, '"', '""') || '"'
+                         ELSE x END), ',') AS raw
+        FROM __bad{i} b JOIN {raw} r USING (_line) ORDER BY b._line""").fetchall()
+    for line, type_errors, rules, dupe, rawtext in bad:
+        reasons = list(type_errors or [])
+        if not reasons:  # a row that could not be typed is not checked further
+            reasons = [descr[r] for r in (rules or [])]
+        if dupe and not reasons:
+            reasons = [dupe]
+        quarantine.append((line, "; ".join(reasons)[:500], rawtext[:RAW_LIMIT]))
+    bad_lines = [line for line, *_ in bad]
+    con.execute(f"INSERT INTO {lay.table} ({', '.join(lay.columns)}) SELECT {', '.join(lay.columns)} FROM {typed} "
+                f"ANTI JOIN __bad{i} USING (_line)")
+    if quarantine:
+        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
+                        [(now, f.name, line, lay.table, why, body) for line, why, body in quarantine])
+    rep.read = st.read          # records in the stage file (typed or rejected by the parser) + set aside
+    rep.quarantined = len(quarantine)
+    rep.loaded = int(con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]) - len(bad_lines)
+    rep.reasons = Counter(why.split("; ")[0] for _, why, _ in quarantine)
+    if rep.read != rep.loaded + rep.quarantined:  # the invariant: nothing is lost
+        raise RuntimeError(f"{f.name}: row accounting broken: {rep.read} != {rep.loaded} + {rep.quarantined}")
+    for t in (raw, typed, f"__bad{i}"):
+        con.execute(f"DROP TABLE {t}")
     return rep
+
+
+def _date_map(con, raw: str, lay: Layout, present: set, i: int) -> None:
+    """Every distinct date text of the file, parsed once: the plain forms (YYYYMMDD, YYYY-MM-DD,
+    YYYY/MM/DD) in SQL, everything else (era text, partial dates ...) by
+    :func:`juki.codes.era.parse_partial`, the one definition of date forms (tests check that the
+    two agree).  Rows then only join this map."""
+    import pyarrow as pa
+    dates = [i_.column for i_ in lay.items if i_.type == "DATE" and i_.column in present]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __dates{i} (t VARCHAR, d DATE, prec VARCHAR, err VARCHAR)")
+    if not dates:
+        return
+    con.execute(f"""INSERT INTO __dates{i} SELECT t, {_fast_date('t')}, NULL, NULL FROM (
+                        SELECT DISTINCT v AS t FROM (SELECT unnest([{', '.join(dates)}]) AS v FROM {raw})
+                        WHERE v IS NOT NULL AND v <> '')""")
+    values = con.execute(f"SELECT t FROM __dates{i} WHERE d IS NULL").fetchall()
+    rows = {"t": [], "d": [], "prec": [], "err": []}
+    for (v,) in values:
+        try:
+            d, prec = parse_partial(v)
+            err = None
+        except ValueError as e:
+            d, prec, err = None, None, str(e)
+        rows["t"].append(v)
+        rows["d"].append(d)
+        rows["prec"].append(prec)
+        rows["err"].append(err)
+    if values:
+        con.register("__parsed", pa.table({"t": pa.array(rows["t"], pa.string()), "d": pa.array(rows["d"], pa.date32()),
+                                           "prec": pa.array(rows["prec"], pa.string()),
+                                           "err": pa.array(rows["err"], pa.string())}))
+        con.execute(f"UPDATE __dates{i} SET d = p.d, prec = p.prec, err = p.err FROM __parsed p WHERE p.t = __dates{i}.t")
+        con.unregister("__parsed")
+
+
+def _typed_columns(lay: Layout, present: set, prof, i: int) -> tuple[list[str], list[str], list[str]]:
+    """SQL select expressions typing each column, SQL expressions of the typing errors, and the
+    joins to the parsed-date map they read."""
+    exprs, errors, joins = [], [], []
+    values = prof.values.get(lay.table, {})
+    for item in lay.all_columns:
+        c = item.column
+        if c.endswith("_prec"):
+            continue
+        if c not in present:
+            exprs.append(f"CAST(NULL AS {item.type}) AS {c}")
+            if item.partial:
+                exprs.append(f"CAST(NULL AS VARCHAR) AS {c}_prec")
+            continue
+        v = f"nullif(r.{c}, '')"
+        if c in values:
+            cases = " ".join(f"WHEN {_q(k)} THEN {_q(x)}" for k, x in values[c].items())
+            v = f"(CASE {v} {cases} ELSE {v} END)"
+        name = _q(item.name)
+        if item.type == "DATE":
+            alias = f"dm_{c}"
+            joins.append(f"LEFT JOIN __dates{i} {alias} ON {alias}.t = {v}")
+            d, prec, err = f"{alias}.d", f"{alias}.prec", f"{alias}.err"
+            if item.partial:
+                exprs += [f"{d} AS {c}", f"{prec} AS {c}_prec"]
+                errors.append(f"CASE WHEN {err} IS NOT NULL THEN {name} || ': ' || {err} END")
+            else:
+                exprs.append(f"CASE WHEN {prec} IS NULL THEN {d} END AS {c}")
+                errors.append(f"CASE WHEN {err} IS NOT NULL OR {prec} IS NOT NULL "
+                              f"THEN {name} || ': ' || coalesce({err}, 'not a full date (年月日のすべてが必要)') END")
+        elif item.type in ("INTEGER", "BIGINT"):
+            n = f"TRY_CAST(trim({_norm_digits(v)}) AS {item.type})"
+            exprs.append(f"{n} AS {c}")
+            errors.append(f"CASE WHEN {v} IS NOT NULL AND {n} IS NULL THEN {name} || ': not a whole number' END")
+        elif item.type == "TIME":
+            t = f"CAST(try_strptime({_norm_digits(v)}, ['%H:%M:%S', '%H%M%S', '%H:%M']) AS TIME)"
+            exprs.append(f"{t} AS {c}")
+            errors.append(f"CASE WHEN {v} IS NOT NULL AND {t} IS NULL THEN {name} || ': not a time (HH:MM:SS)' END")
+        elif item.type == "TIMESTAMP":
+            t = f"TRY_CAST(replace({_norm_digits(v)}, '/', '-') AS TIMESTAMP)"
+            exprs.append(f"{t} AS {c}")
+            errors.append(f"CASE WHEN {v} IS NOT NULL AND {t} IS NULL THEN {name} || ': not a date and time' END")
+        else:
+            numeric = bool(item.format and item.format.startswith(NUMERIC_FORMAT))
+            exprs.append(f"{_norm_digits(v) if numeric else v} AS {c}")
+    return exprs, errors, joins
+
+
+def _derive(con, typed: str, lay: Layout, present: set) -> list[str]:
+    """Fill the columns the export lacks; returns what was derived and how."""
+    done = []
+    t = lay.table
+    if t == "jumin" and "town_code" not in present:
+        con.execute(f"""UPDATE {typed} SET town_code = m.town_code
+                        FROM ({address.match_sql(f'SELECT DISTINCT genjusho FROM {typed}', 'genjusho', 'genjusho')}) m
+                        WHERE m.id = {typed}.genjusho""")
+        n = con.execute(f"SELECT count(*) FROM {typed} WHERE town_code IS NULL AND genjusho IS NOT NULL").fetchone()[0]
+        done.append(f"町丁字コード from 現住所 (the address names no 町丁字 in {n:,} rows: 不詳)")
+    if t == "honnin" and "aza_code" not in present:
+        con.execute(f"""UPDATE {typed} SET aza_code = m.town_code
+                        FROM ({address.match_sql(f'SELECT DISTINCT jusho FROM {typed}', 'jusho', 'jusho')}) m
+                        WHERE m.id = {typed}.jusho""")
+        done.append("大字・字コード from 住所")
+    if t == "jumin" and "rireki_no" not in present:
+        con.execute(f"""UPDATE {typed} SET rireki_no = o.n FROM (
+            SELECT _line, CAST(coalesce(e.m, 0) + row_number() OVER (PARTITION BY s.atena_no
+                   ORDER BY s.shori_date NULLS LAST, s.ido_date NULLS LAST, s._line) AS INTEGER) AS n
+            FROM {typed} s LEFT JOIN (SELECT atena_no, max(rireki_no) AS m FROM jumin GROUP BY atena_no) e USING (atena_no)
+        ) o WHERE o._line = {typed}._line""")
+        done.append("履歴番号 from the order of each person's records (処理年月日, 異動年月日, file order)")
+    if t == "honnin" and "koshin_jun_no" not in present:
+        con.execute(f"""UPDATE {typed} SET koshin_jun_no = o.n FROM (
+            SELECT _line, (SELECT coalesce(max(koshin_jun_no), 0) FROM honnin)
+                   + row_number() OVER (ORDER BY time_stamp NULLS LAST, _line) AS n FROM {typed}) o
+            WHERE o._line = {typed}._line""")
+        done.append("更新順番号 from the time stamps (file order for ties)")
+    return done
+
+
+def _duplicates(typed: str, lay: Layout, present: set) -> str:
+    """SQL of (_line, reason) for rows that repeat a key (or, with a derived key, a whole record)."""
+    derived_key = [k for k in lay.key if k not in present]
+    if derived_key:
+        items = [i.column for i in lay.items if i.column in present]
+        return (f"SELECT _line, 'duplicate record in the file' AS _dup FROM (SELECT _line, row_number() OVER "
+                f"(PARTITION BY {', '.join(items)} ORDER BY _line) AS k FROM {typed}) WHERE k > 1")
+    key = ", ".join(lay.key)
+    return (f"SELECT _line, CASE WHEN k > 1 THEN 'duplicate row key in the file' ELSE 'row key already in the table' END AS _dup "
+            f"FROM (SELECT s._line, row_number() OVER (PARTITION BY {', '.join('s.' + k for k in lay.key)} ORDER BY s._line) AS k, "
+            f"e.{lay.key[0]} IS NOT NULL AS clash FROM {typed} s LEFT JOIN (SELECT DISTINCT {key} FROM {lay.table}) e "
+            f"USING ({key})) WHERE k > 1 OR clash")

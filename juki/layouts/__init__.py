@@ -19,6 +19,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..text import squash
+
 __all__ = [
     "CLASSES", "Item", "Layout", "LAYOUTS", "get", "by_file_name", "TYPES",
 ]
@@ -35,8 +37,10 @@ CLASSES: dict[str, str] = {
     "processing": "処理・操作事項",
 }
 
-#: Column types allowed in a layout (DuckDB type names).
+#: Column types allowed in a layout (DuckDB type names) and their ibis names.
 TYPES = ("VARCHAR", "INTEGER", "BIGINT", "DATE", "TIME", "TIMESTAMP")
+IBIS_TYPES = {"VARCHAR": "string", "INTEGER": "int32", "BIGINT": "int64", "DATE": "date", "TIME": "time",
+              "TIMESTAMP": "timestamp"}
 
 _HERE = Path(__file__).parent
 
@@ -54,6 +58,8 @@ class Item:
     nullable: bool = True              # may be empty where the item applies
     applies: str | None = None         # SQL predicate over the row; None = always
     code: str | None = None            # code table id (see juki.codes)
+    number: str | None = None          # number format module of juki.codes (check digit rules)
+    partial: bool = False              # the national standard allows 不詳 parts (年のみ, 年月のみ, 不詳)
     sensitivity: str = "resident"      # key of CLASSES
     identifying: bool = False          # reveals a person by itself (name, address, number ...)
     description: str = ""
@@ -75,6 +81,10 @@ class Item:
             d["applies"] = self.applies
         if self.code:
             d["code"] = self.code
+        if self.number:
+            d["number"] = self.number
+        if self.partial:
+            d["partial"] = True
         d["identifying"] = self.identifying
         if self.description:
             d["description"] = self.description
@@ -93,13 +103,25 @@ class Layout:
     description: str = ""
 
     @property
+    def precision_columns(self) -> tuple[Item, ...]:
+        """One companion column per partial-date item: its precision (Y, M, U; empty = full date)."""
+        return tuple(_sys(f"{i.column}_prec", f"{i.name}（精度）", "VARCHAR",
+                          f"Precision of {i.column}: Y year only, M year and month, U unknown; empty = a full date.",
+                          nullable=True, sensitivity=i.sensitivity, code="date_precision", length=1)
+                     for i in self.items if i.partial)
+
+    @property
     def all_columns(self) -> tuple[Item, ...]:
-        """Items in PIA order followed by the workbench's system columns."""
-        return self.items + self.system_columns
+        """Items in PIA order, their date-precision companions, then the workbench's system columns."""
+        return self.items + self.precision_columns + self.system_columns
 
     @property
     def columns(self) -> list[str]:
         return [i.column for i in self.all_columns]
+
+    def ibis_schema(self) -> dict[str, str]:
+        """Column -> ibis type, for expressions compiled without a connection."""
+        return {i.column: IBIS_TYPES[i.type] for i in self.all_columns}
 
     def item(self, column: str) -> Item:
         for i in self.all_columns:
@@ -109,9 +131,9 @@ class Layout:
 
     def by_name(self, name: str) -> Item:
         """Look an item up by its Japanese name (spaces and width ignored)."""
-        want = _norm(name)
+        want = squash(name)
         for i in self.all_columns:
-            if _norm(i.name) == want:
+            if squash(i.name) == want:
                 return i
         raise KeyError(f"{self.file} has no item named {name!r}")
 
@@ -126,11 +148,6 @@ class Layout:
             "items": [i.as_dict() for i in self.items],
             "system_columns": [i.as_dict() for i in self.system_columns],
         }
-
-
-def _norm(s: str) -> str:
-    import unicodedata
-    return "".join(unicodedata.normalize("NFKC", s).split())
 
 
 def _bool(s: str) -> bool:
@@ -154,6 +171,7 @@ def _read_items(path: Path) -> tuple[Item, ...]:
                 length=int(row["length"]) if row["length"] else None,
                 format=row["format"] or None, nullable=_bool(row["nullable"]),
                 applies=row["applies"] or None, code=row["code"] or None,
+                number=row["number"] or None, partial=_bool(row["partial"]),
                 sensitivity=row["class"], identifying=_bool(row["identifying"]),
             ))
     return tuple(items)
@@ -172,8 +190,9 @@ LAYOUTS: dict[str, Layout] = {
             _sys("rireki_no", "履歴番号", "INTEGER",
                  "Snapshot number per 宛名番号 (1, 2, 3 ...); the current record is the highest."),
             _sys("town_code", "町丁字コード", "VARCHAR",
-                 "The 町丁字 of 現住所 (local code of data/towns.csv), derived on generation/load.",
-                 code="town", sensitivity="resident", length=6),
+                 "The 町丁字 of 現住所 (local code of juki/codes/data/towns.csv), derived on generation/load; "
+                 "empty when the address names none (statistics show 不詳).",
+                 code="town", sensitivity="resident", length=6, nullable=True),
         ),
         description="既存住基システムの住民記録。異動ごとに行全体の履歴を持つ(除票を含む)。",
     ),
@@ -203,6 +222,6 @@ def get(table: str) -> Layout:
 
 def by_file_name(name: str) -> Layout:
     for layout in LAYOUTS.values():
-        if _norm(layout.file) == _norm(name) or layout.table == name:
+        if squash(layout.file) == squash(name) or layout.table == name:
             return layout
     raise KeyError(f"unknown file {name!r}")

@@ -1,13 +1,12 @@
 """The rule base of each file: the table plus the derived columns its rules read.
 
-One SELECT per table, so every rule of a table is evaluated in a single DuckDB pass.
-Cross-row and cross-file facts are derived here (and only here):
+One SELECT per table, so every rule of a table is evaluated in a single DuckDB pass.  Who is
+current and who is a resident on ``as_of`` come from :mod:`juki.residency` (compiled to SQL),
+never from a window written here.  Cross-row and cross-file facts derived here:
 
-* ``jumin``: ``is_current`` (highest 履歴番号 of the 宛名番号), ``is_living`` (current and
-  not removed by ``as_of``; a 転出 whose planned date is still ahead counts), household
-  aggregates over living residents (``hh_heads``, ``hh_head_name``/``_sex``/``_birth``),
-  duplicate counts among living residents, and ``honnin_match`` against the latest
-  本人確認情報 row of the same 住民票コード;
+* ``jumin``: ``is_current`` and ``is_resident`` (residency), household aggregates over
+  residents (``hh_heads``, ``hh_head_name``/``_sex``/``_birth``), duplicate counts among
+  residents, and ``honnin_match`` against the person's current 本人確認情報;
 * ``honnin``: ``has_resident``, ``n_current`` (rows with レコード状況フラグ 0 per person),
   ``prev_koshin`` (the 更新順番号 of the previous row in time);
 * ``sofusaki``: ``n_in_batch`` and ``resident_match`` against the resident's current record.
@@ -16,16 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .. import residency
+
 
 def base_sql(table: str, as_of: dt.date) -> str:
     d = f"DATE '{as_of.isoformat()}'"
     if table == "jumin":
         return f"""
-        WITH j AS (
-            SELECT *, rireki_no = max(rireki_no) OVER (PARTITION BY atena_no) AS is_current FROM jumin
-        ), jl AS (
-            SELECT *, is_current AND (ido_kubun IS DISTINCT FROM '2' OR shojo_date > {d}) AS is_living FROM j
-        ), living AS (SELECT * FROM jl WHERE is_living),
+        WITH jl AS ({residency.sql("flags", as_of)}),
+        living AS (SELECT * FROM jl WHERE is_resident),
         hh AS (
             SELECT setai_no, count(*) FILTER (WHERE zokugara = '01') AS hh_heads,
                    min(shimei) FILTER (WHERE zokugara = '01') AS hh_head_name,
@@ -36,8 +34,7 @@ def base_sql(table: str, as_of: dt.date) -> str:
         u2 AS (SELECT jumin_code, count(*) AS n_same_jumin_code FROM living GROUP BY jumin_code),
         hc AS (
             SELECT jumin_code AS hc_code, kojin_bango AS hc_kb, kanji_shimei AS hc_name, seinengappi AS hc_birth,
-                   seibetsu AS hc_sex, jusho AS hc_addr FROM honnin
-            QUALIFY row_number() OVER (PARTITION BY jumin_code ORDER BY koshin_jun_no DESC) = 1
+                   seibetsu AS hc_sex, jusho AS hc_addr FROM ({residency.sql("honnin_current", as_of)}) h
         )
         SELECT jl.*, {d} AS as_of, hh.hh_heads, hh.hh_head_name, hh.hh_head_sex, hh.hh_head_birth,
                u1.n_same_kojin_bango, u2.n_same_jumin_code,
@@ -64,8 +61,7 @@ def base_sql(table: str, as_of: dt.date) -> str:
         return f"""
         WITH c AS (
             SELECT jumin_code AS c_code, kojin_bango AS c_kb, shimei AS c_name, seinengappi AS c_birth,
-                   seibetsu AS c_sex, genjusho AS c_addr FROM jumin
-            QUALIFY row_number() OVER (PARTITION BY jumin_code ORDER BY rireki_no DESC) = 1  -- the current record
+                   seibetsu AS c_sex, genjusho AS c_addr FROM ({residency.sql("current", as_of)}) cur
         )
         SELECT s.*, {d} AS as_of, count(*) OVER (PARTITION BY sofusaki_kanri_no) AS n_in_batch,
                (c.c_code IS NOT NULL AND c.c_kb IS NOT DISTINCT FROM s.kojin_bango

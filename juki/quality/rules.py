@@ -1,31 +1,39 @@
 """The rule catalogue: every data-quality rule of the three files, declared as data.
 
-A rule is a SQL boolean expression that is TRUE when a row passes, evaluated over a
-per-table *rule base* (:mod:`juki.quality.base`) that adds derived columns such as
-``is_living``, household counts or the matching 本人確認情報 row.  Rules come from two
-sources:
+A rule is a SQL boolean expression that is TRUE when a row passes (NULL counts as a pass).
+Rules come from two sources:
 
-* the layouts (one source of truth): required-when, length, format, code table and
-  check-digit rules for every item;
-* domain rules declared below: date order, household, uniqueness, 30条45, 外字, 清音化,
-  項目長, batch size and cross-file reconciliation.
+* **row checks**, derived from the layouts (one source of truth): required / not applicable
+  (the layout's ``applies`` predicate), length, format, code table and check digit (the
+  layout's ``number`` format, SQL from its module in :mod:`juki.codes`).  They read nothing but
+  the row, so the loader evaluates the very same rules on staged rows before they enter the
+  store (:func:`row_checks`, scope ``row``);
+* **domain rules** declared below: date order, household, uniqueness, 30条45, 外字, 清音化, 項目長,
+  batch size and cross-file reconciliation.  They read the per-table *rule base*
+  (:mod:`juki.quality.base`: residency flags, household counts, the matching 本人確認情報 row),
+  scope ``base``.
+
+The SQL is kept portable (``regexp_matches`` with anchors, integer arithmetic, CASE): the test
+suite transpiles every rule with sqlglot to Spark SQL, so the catalogue can be compiled for a
+distributed engine (a prefecture's or the nation's 本人確認情報).
 
 >>> cat = catalogue()
 >>> sorted({r.kind for r in cat})[:5]
 ['check_digit', 'code', 'consistency', 'date_order', 'foreign']
 >>> len({r.id for r in cat}) == len(cat)
 True
+>>> [r.kind for r in row_checks("jumin") if r.items == ("zairyu_shikaku",)]
+['required', 'not_applicable', 'length', 'code']
 """
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import codes
 from ..codes import kana
-from ..layouts import LAYOUTS, Layout
-from . import required as _required
+from ..layouts import LAYOUTS, Item, Layout
+from ..text import squash
 
 #: Rule classes (kind) and their Japanese label for reports.
 KINDS = {
@@ -42,6 +50,8 @@ KINDS = {
     "consistency": "項目間の整合",
     "reconciliation": "ファイル間の整合性確認",
 }
+ROW_KINDS = ("required", "not_applicable", "length", "format", "code", "check_digit")
+SEVERITY = {"error": "誤り", "alert": "警告"}
 
 
 @dataclass(frozen=True)
@@ -50,112 +60,72 @@ class Rule:
     table: str
     kind: str
     items: tuple[str, ...]
-    description: str
-    ok: str                    # SQL: TRUE when the row passes (NULL counts as pass)
+    description: str           # Japanese, as reports show it
+    ok: str                    # SQL: TRUE when the row passes (NULL counts as a pass)
     severity: str = "error"    # error | alert
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
+    needs: tuple[str, ...] = ()  # other files the rule reads (reconciliation)
 
     @property
-    def column(self) -> str:
-        """Column name of this rule's outcome in the rule pass."""
-        return "r_" + self.id.replace(".", "__")
+    def scope(self) -> str:
+        """``row`` when the rule reads nothing but the row (the loader runs those too)."""
+        return "row" if self.kind in ROW_KINDS else "base"
 
-
-# ------------------------------------------------------------------ SQL snippets
-
-def _digit(n: str, length: int, i: int) -> str:
-    """SQL for the i-th digit (0-based, from the left) of an integer ``n`` of ``length`` digits."""
-    return f"(({n} // {10 ** (length - 1 - i)}) % 10)"
-
-
-def _weighted(col: str, length: int, weights) -> str:
-    """Sum of weights x digits (from the left) of ``col`` read as an integer: integer
-    arithmetic is several times faster in DuckDB than one substr() per digit."""
-    n = f"TRY_CAST({col} AS BIGINT)"
-    return " + ".join(f"{w} * {_digit(n, length, i)}" for i, w in enumerate(weights))
-
-
-def kojin_bango_ok(col: str) -> str:
-    """個人番号 check digit in SQL (the rule of stdnum.jp.in_; tests compare the two)."""
-    s = _weighted(col, 12, (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
-    last = f"(TRY_CAST({col} AS BIGINT) % 10)"
-    return (f"({col} IS NULL OR (regexp_full_match({col}, '[0-9]{{12}}') AND "
-            f"{last} = (CASE WHEN ({s}) % 11 <= 1 THEN 0 ELSE 11 - ({s}) % 11 END)))")
-
-
-def municipality_ok(col: str) -> str:
-    s = _weighted(col, 6, (6, 5, 4, 3, 2))
-    return (f"({col} IS NULL OR (regexp_full_match({col}, '[0-9]{{6}}') AND "
-            f"(TRY_CAST({col} AS BIGINT) % 10) = (11 - ({s}) % 11) % 10))")
-
-
-def m11_ok(col: str, length: int = 10) -> str:
-    """宛名番号/世帯番号: modulus 11, weights 2-7 from the right (see juki.codes.atena)."""
-    weights = [2 + k % 6 for k in range(length - 1)][::-1] + [0]
-    s = _weighted(col, length, weights)
-    return (f"({col} IS NULL OR (regexp_full_match({col}, '[0-9]{{{length}}}') AND "
-            f"(TRY_CAST({col} AS BIGINT) % 10) = (CASE WHEN ({s}) % 11 <= 1 THEN 0 ELSE 11 - ({s}) % 11 END)))")
+    @property
+    def severity_label(self) -> str:
+        return SEVERITY[self.severity]
 
 
 def _q(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
+def _present(i: Item) -> str:
+    """SQL: the item has a value (a partial date of unknown day counts: 年月日不詳 is a value)."""
+    if i.partial:
+        return f"({i.column} IS NOT NULL OR {i.column}_prec = 'U')"
+    return f"{i.column} IS NOT NULL"
 
 
-def _n(s: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", s).split())
-
-
-# ------------------------------------------------------------------ layout rules
-
-#: Code tables checked by membership; municipality codes are checked by check digit
-#: (any municipality of Japan may appear), not against the local list.
-_MEMBERSHIP_EXEMPT = {"municipality"}
-_CHECK_DIGIT = {
-    ("jumin", "atena_no"): m11_ok("atena_no"),
-    ("jumin", "setai_no"): m11_ok("setai_no"),
-}
+def item_rules(layout: Layout, i: Item) -> list[Rule]:
+    """The row checks of one item, from its declaration."""
+    t, c = layout.table, i.column
+    out = []
+    applies = f"({i.applies})" if i.applies else "TRUE"
+    if not i.nullable:
+        out.append(Rule(f"{t}.{c}.required", t, "required", (c,), f"「{i.name}」は記載が必要",
+                        f"NOT ({applies} AND NOT {_present(i)})"))
+    if i.applies:
+        out.append(Rule(f"{t}.{c}.not_applicable", t, "not_applicable", (c,), f"「{i.name}」は対象外の者に記載しない",
+                        f"NOT (NOT coalesce({applies}, FALSE) AND {_present(i)})"))
+    fixed_form = bool(i.format and "{" in i.format and i.format.startswith("^["))
+    if i.type == "VARCHAR" and i.length and not fixed_form:
+        out.append(Rule(f"{t}.{c}.length", t, "length", (c,), f"「{i.name}」は{i.length}文字以内",
+                        f"{c} IS NULL OR length({c}) <= {i.length}"))
+    if i.format:
+        pattern = i.format.replace("'", "''")
+        out.append(Rule(f"{t}.{c}.format", t, "format", (c,), f"「{i.name}」の書式",
+                        f"{c} IS NULL OR regexp_matches({c}, '{pattern}')"))
+    if i.code and i.code not in codes.OPEN_TABLES:
+        out.append(Rule(f"{t}.{c}.code", t, "code", (c,), f"「{i.name}」はコード表({i.code})の値",
+                        f"{c} IS NULL OR {c} IN ({_q(codes.codes(i.code))})"))
+    if i.number:
+        mod = codes.number_module(i.number)
+        if hasattr(mod, "calc_check_digit"):
+            out.append(Rule(f"{t}.{c}.check_digit", t, "check_digit", (c,), f"「{i.name}」の検査数字",
+                            mod.sql_is_valid(c)))
+    return out
 
 
 def layout_rules(layout: Layout) -> list[Rule]:
-    t = layout.table
-    out = []
-    for r in _required.rules(layout):
-        item = layout.item(r.column)
-        desc = (f"「{item.name}」は記載が必要" if r.kind == "required"
-                else f"「{item.name}」は対象外の者に記載しない")
-        out.append(Rule(f"{t}.{r.column}.{r.kind}", t, r.kind, (r.column,), desc, f"NOT ({r.failing_sql})"))
-    for i in layout.all_columns:
-        c = i.column
-        if i.type == "VARCHAR" and i.length and not (i.format and "{" in i.format and i.format.startswith("^[")):
-            out.append(Rule(f"{t}.{c}.length", t, "length", (c,), f"「{i.name}」は{i.length}文字以内",
-                            f"{c} IS NULL OR length({c}) <= {i.length}"))
-        if i.format:
-            fmt = i.format.strip("^$")
-            out.append(Rule(f"{t}.{c}.format", t, "format", (c,), f"「{i.name}」の書式",
-                            f"{c} IS NULL OR regexp_full_match({c}, '{fmt}')"))
-        if i.code and i.code not in _MEMBERSHIP_EXEMPT:
-            out.append(Rule(f"{t}.{c}.code", t, "code", (c,), f"「{i.name}」はコード表({i.code})の値",
-                            f"{c} IS NULL OR {c} IN ({_q(codes.codes(i.code))})"))
-        if i.sensitivity == "individual_number":
-            out.append(Rule(f"{t}.{c}.check_digit", t, "check_digit", (c,), f"「{i.name}」の検査数字",
-                            kojin_bango_ok(c)))
-        elif i.code == "municipality":
-            out.append(Rule(f"{t}.{c}.check_digit", t, "check_digit", (c,), f"「{i.name}」の検査数字",
-                            municipality_ok(c)))
-        elif (t, c) in _CHECK_DIGIT:
-            out.append(Rule(f"{t}.{c}.check_digit", t, "check_digit", (c,), f"「{i.name}」の検査数字(M11W2～7)",
-                            _CHECK_DIGIT[(t, c)]))
-    return out
+    return [r for i in layout.all_columns for r in item_rules(layout, i)]
 
 
 def length_field_rules(layout: Layout) -> list[Rule]:
     """Each 「… 項目長」 item equals the length of the item it measures (matched by name)."""
     out = []
-    by_name = {_n(i.name): i for i in layout.items}
+    by_name = {squash(i.name): i for i in layout.items}
     for i in layout.items:
-        nm = _n(i.name)
+        nm = squash(i.name)
         if nm.endswith("項目長"):
             target = by_name.get(nm[: -len("項目長")])
             if target is None:
@@ -181,16 +151,16 @@ def domain_rules() -> list[Rule]:
           "WHEN ido_jiyu IN ('21', '22') THEN todoke_date <= shori_date "
           "ELSE ido_date <= todoke_date AND todoke_date <= shori_date END"),
         R("jumin.foreign.manryo_not_passed", "jumin", "foreign", ("zairyu_manryo",),
-          "住民の在留期間の満了日が基準日を過ぎていない", "NOT is_living OR zairyu_manryo IS NULL OR zairyu_manryo >= as_of"),
+          "住民の在留期間の満了日が基準日を過ぎていない", "NOT is_resident OR zairyu_manryo IS NULL OR zairyu_manryo >= as_of"),
         R("jumin.household.one_head", "jumin", "household", ("zokugara",),
-          "世帯主は1世帯に1人(2人以上は誤り)", "NOT is_living OR zokugara <> '01' OR hh_heads <= 1"),
+          "世帯主は1世帯に1人(2人以上は誤り)", "NOT is_resident OR zokugara <> '01' OR hh_heads <= 1"),
         R("jumin.household.no_head", "jumin", "household", ("zokugara",),
-          "世帯主のいない世帯(警告: 世帯主変更の確認)", "NOT is_living OR hh_heads >= 1", severity="alert"),
+          "世帯主のいない世帯(警告: 世帯主変更の確認)", "NOT is_resident OR hh_heads >= 1", severity="alert"),
         R("jumin.household.head_name", "jumin", "household", ("setainushi_mei",),
-          "世帯主名が世帯主の氏名と一致", "NOT is_living OR hh_heads <> 1 OR setainushi_mei = hh_head_name"),
+          "世帯主名が世帯主の氏名と一致", "NOT is_resident OR hh_heads <> 1 OR setainushi_mei = hh_head_name"),
         R("jumin.household.zokugara", "jumin", "household", ("zokugara", "seibetsu", "seinengappi"),
           "続柄が世帯主との性別・年齢の関係と整合",
-          "NOT is_living OR hh_heads <> 1 OR zokugara = '01' OR NOT ("
+          "NOT is_resident OR hh_heads <> 1 OR zokugara = '01' OR NOT ("
           "(zokugara IN ('03', '05') AND (seibetsu <> '2' OR hh_head_sex <> '1')) OR "
           "(zokugara IN ('02', '04') AND (seibetsu <> '1' OR hh_head_sex <> '2')) OR "
           "(zokugara = '06' AND seinengappi < hh_head_birth + INTERVAL 12 YEAR) OR "
@@ -198,12 +168,16 @@ def domain_rules() -> list[Rule]:
           "(zokugara IN ('07', '09', '11', '13', '18', '20', '22', '24') AND seibetsu <> '1') OR "
           "(zokugara IN ('08', '10', '12', '14', '19', '21', '23', '25') AND seibetsu <> '2'))"),
         R("jumin.unique.kojin_bango", "jumin", "uniqueness", ("kojin_bango",),
-          "個人番号は住民の間で一意", "NOT is_living OR n_same_kojin_bango = 1"),
+          "個人番号は住民の間で一意", "NOT is_resident OR n_same_kojin_bango = 1"),
         R("jumin.unique.jumin_code", "jumin", "uniqueness", ("jumin_code",),
-          "住民票コードは住民の間で一意", "NOT is_living OR n_same_jumin_code = 1"),
+          "住民票コードは住民の間で一意", "NOT is_resident OR n_same_jumin_code = 1"),
+        R("jumin.address.town", "jumin", "consistency", ("genjusho",),
+          "住民の現住所から町丁字を特定できる(できない住民は統計で「不詳」)", "NOT is_resident OR town_code IS NOT NULL",
+          severity="alert"),
         R("jumin.reconcile.honnin", "jumin", "reconciliation",
           ("jumin_code", "kojin_bango", "shimei", "seinengappi", "seibetsu", "genjusho"),
-          "住民の本人確認情報(現存)が住民票コード・個人番号・基本4情報で一致", "NOT is_living OR honnin_match"),
+          "住民の本人確認情報(現存)が住民票コード・個人番号・基本4情報で一致", "NOT is_resident OR honnin_match",
+          needs=("honnin",)),
         # 本人確認情報ファイル
         R("honnin.kana.seion", "honnin", "consistency", ("furigana_shimei", "seion_kana_shimei"),
           "清音化かな氏名がふりがな氏名を清音化したものと一致",
@@ -215,7 +189,7 @@ def domain_rules() -> list[Rule]:
         R("honnin.dates.birth_first", "honnin", "date_order", ("seinengappi", "jumin_date", "jusho_date"),
           "生年月日 ≤ 住民となった日、住所を定めた日", "seinengappi <= jumin_date AND seinengappi <= jusho_date"),
         R("honnin.reconcile.resident", "honnin", "reconciliation", ("jumin_code",),
-          "本人確認情報に対応する住民票がある", "has_resident"),
+          "本人確認情報に対応する住民票がある", "has_resident", needs=("jumin",)),
         R("honnin.current.one", "honnin", "reconciliation", ("record_jokyo_flag",),
           "現存の本人確認情報は1人に1件", "record_jokyo_flag <> '0' OR n_current = 1"),
         R("honnin.koshin.increasing", "honnin", "consistency", ("koshin_jun_no", "time_stamp"),
@@ -228,7 +202,7 @@ def domain_rules() -> list[Rule]:
           "gaiji_flag = CASE WHEN coalesce(shimei_gaiji_su, 0) + coalesce(jusho_gaiji_su, 0) > 0 THEN '1' ELSE '0' END"),
         R("sofusaki.reconcile.resident", "sofusaki", "reconciliation",
           ("jumin_code", "kojin_bango", "shimei", "seinengappi", "seibetsu", "jusho"),
-          "送付先情報が住民の現在の記載(個人番号・基本4情報)と一致", "resident_match"),
+          "送付先情報が住民の現在の記載(個人番号・基本4情報)と一致", "resident_match", needs=("jumin",)),
     ]
 
 
@@ -248,6 +222,11 @@ def catalogue() -> tuple[Rule, ...]:
 
 def rules_for(table: str) -> list[Rule]:
     return [r for r in catalogue() if r.table == table]
+
+
+def row_checks(table: str) -> list[Rule]:
+    """The rules that read nothing but the row: what the loader checks before a row enters the store."""
+    return [r for r in rules_for(table) if r.scope == "row"]
 
 
 def get_rule(rule_id: str) -> Rule:

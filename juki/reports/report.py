@@ -15,7 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
-from .. import paths
+from .. import atomic, paths
+from ..errors import JukiError
 from ..codes.era import to_wareki
 from .runner import run_notebook
 
@@ -25,6 +26,7 @@ REPORTS = [
     ("02_population_statistics", "人口・人口動態及び世帯数"),
     ("03_retention_purge", "保存期間を経過した記録（確認のみ）"),
     ("04_manager_summary", "管理者向けサマリー"),
+    ("05_access_audit", "操作ログの点検（アクセス監査）"),
 ]
 
 
@@ -39,40 +41,71 @@ def previous_summary(base: Path, as_of: dt.date) -> Path | None:
     return best[1] if best else None
 
 
-def build(as_of: dt.date, db=None, operator: str | None = None, reports_dir=None) -> tuple[Path, bool]:
-    base = Path(reports_dir) if reports_dir else paths.reports()
-    base.mkdir(parents=True, exist_ok=True)
-    work = base / f".{as_of.isoformat()}.building-{os.getpid()}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir()
-    prev = previous_summary(base, as_of)
-    entries = []
+def precheck(db) -> None:
+    """Before anything runs: the store exists and holds the 住民基本台帳ファイル."""
+    from .. import store
+    path = store.db_path(db)
+    if not path.exists():
+        raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
+    con = store.open_duckdb(path)
     try:
-        for nb, title in REPORTS:
-            params = [("as_of", as_of.isoformat())]
-            if nb == "03_retention_purge":
-                params.append(("dry_run", "true"))
-            if nb == "04_manager_summary":
-                params += [("report_dir", str(work)), ("previous", str(prev) if prev else "")]
-            res = run_notebook(nb, params, db=db, reports_dir=work, folder_name=nb, operator=operator)
-            entries.append((nb, title, res))
-        ok = all(r.ok for _, _, r in entries)
-        kf = work / "04_manager_summary" / "key_figures.json"
-        if kf.exists():
-            shutil.copy2(kf, work / "key_figures.json")
-        _write_index(work, as_of, entries, ok)
-        final = base / as_of.isoformat()
-        old = None
-        if final.exists():
-            old = base / f".{as_of.isoformat()}.old-{os.getpid()}"
-            os.replace(final, old)
-        os.replace(work, final)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+        if not store.row_counts(con)["jumin"]:
+            raise JukiError(f"the store at {path} holds no 住民基本台帳ファイル: load it first ('juki load')")
+    finally:
+        con.close()
+
+
+def _good(folder: Path) -> bool:
+    status = folder / "report_status.json"
+    return folder.is_dir() and status.exists() and json.loads(status.read_text(encoding="utf-8")).get("ok", False)
+
+
+def build(as_of: dt.date, db=None, reports_dir=None, flag: str | None = None, progress=None) -> tuple[Path, bool]:
+    """Run the monthly reports into ``reports/<as_of>/``; a failed run never replaces a good one
+    (it is kept beside it as ``<as_of>.failed-<time>``)."""
+    from ..audit import guard
+    base = Path(reports_dir) if reports_dir else paths.reports()
+    with guard.entry("report", as_of.isoformat(), params={"as_of": as_of.isoformat()}, flag=flag) as g:
+        precheck(db)
+        atomic.private_dir(base)
+        work = base / f".{as_of.isoformat()}.building-{os.getpid()}"
+        if work.exists():
+            shutil.rmtree(work)
+        atomic.private_dir(work)
+        prev = previous_summary(base, as_of)
+        entries = []
+        try:
+            for nb, title in REPORTS:
+                if progress:
+                    progress.line(f"report {as_of}: {title} ({nb})")
+                params = [("dry_run", "true")] if nb == "03_retention_purge" else []
+                extra = {"as_of": as_of.isoformat(), "period_end": as_of.isoformat(), "report_dir": str(work),
+                         "previous": str(prev) if prev else ""}
+                res = run_notebook(nb, params, db=db, reports_dir=work, folder_name=nb, extra=extra)
+                entries.append((nb, title, res))
+            ok = all(r.ok for _, _, r in entries)
+            kf = work / "04_manager_summary" / "key_figures.json"
+            if kf.exists():
+                shutil.copy2(kf, work / "key_figures.json")
+            _write_index(work, as_of, entries, ok)
+            final = base / as_of.isoformat()
+            if not ok and _good(final):
+                final = base / f"{as_of.isoformat()}.failed-{dt.datetime.now():%Y%m%d-%H%M%S}"
+                os.replace(work, final)
+            else:
+                old = None
+                if final.exists():
+                    old = base / f".{as_of.isoformat()}.old-{os.getpid()}"
+                    os.replace(final, old)
+                os.replace(work, final)
+                if old:
+                    shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        g.detail = "complete" if ok else "incomplete"
+        if not ok:
+            g.outcome = "failed"
     return final, ok
 
 
@@ -109,10 +142,8 @@ th {{ background: #eef; }} .ok {{ color: #1a7f37; }} .ng {{ color: #c00; font-we
 </body></html>
 """
     from .fonts import embed
-    tmp = folder / "index.html.tmp"
-    tmp.write_text(embed(page), encoding="utf-8")
-    os.replace(tmp, folder / "index.html")
-    (folder / "report_status.json").write_text(json.dumps(
-        {"as_of": as_of.isoformat(), "ok": ok,
-         "reports": [{"notebook": nb, "ok": r.ok, "error": r.error, "folder": r.folder.name} for nb, _, r in entries]},
-        ensure_ascii=False, indent=1), encoding="utf-8")
+    atomic.atomic_write_text(folder / "index.html", embed(page))
+    atomic.atomic_write_json(folder / "report_status.json",
+                             {"as_of": as_of.isoformat(), "ok": ok,
+                              "reports": [{"notebook": nb, "ok": r.ok, "error": r.error, "folder": r.folder.name}
+                                          for nb, _, r in entries]})

@@ -1,5 +1,14 @@
 """``juki run NOTEBOOK -p NAME VALUE``: Papermill into a run folder, then HTML.
 
+The run is a pipeline of small steps: :func:`resolve` the notebook, read its :class:`Spec`
+(parameters with their defaults from ``papermill.inspect_notebook``, roles, which store it
+reads), :func:`convert` the command-line values, check the operator's role (the audit guard),
+:func:`precheck` the store, :func:`make_folder`, :func:`execute`, :func:`render`, :func:`record`.
+
+Parameters are the only channel into the kernel: the store path, the run folder and the
+operator are parameters too (``db``, ``run_dir``, ``operator``), set by the runner only, and
+Papermill records them in the executed notebook's metadata.
+
 A run folder ``reports/<YYYYmmdd-HHMMSS>_<notebook>/`` holds the input notebook, the
 parameters (``parameters.json``), the executed notebook, the HTML report and ``status.json``.
 While running it is named ``….running``; a failed run ends as ``….failed`` with the error in
@@ -7,18 +16,20 @@ While running it is named ``….running``; a failed run ends as ``….failed`` w
 """
 from __future__ import annotations
 
+import ast
 import datetime as dt
-import json
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import paths
+from .. import atomic, paths
 from ..errors import JukiError
 
 KERNEL = os.environ.get("JUKI_KERNEL", "juki")
+#: Parameters only the runner sets.
+RESERVED = ("db", "run_dir", "operator")
 
 
 @dataclass
@@ -30,18 +41,21 @@ class RunResult:
     seconds: float = 0.0
 
 
-def _loggable(values: dict) -> dict:
-    """Parameters as logged: notebook parameters are dates, flags, counts and paths by design;
-    long strings are cut so nothing larger can slip into the log."""
-    return {k: (v[:80] if isinstance(v, str) else v) for k, v in values.items()}
+@dataclass(frozen=True)
+class Spec:
+    path: Path
+    parameters: dict          # name -> default (a Python literal)
+    roles: frozenset
+    store: str                # registry | analysis | none
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
 
 
-def run_dir() -> Path:
-    """Inside a notebook run by ``juki run``: the run folder; elsewhere the current folder."""
-    return Path(os.environ.get("JUKI_RUN_DIR", "."))
+# ------------------------------------------------------------------ steps
 
-
-def notebook_path(name: str) -> Path:
+def resolve(name: str) -> Path:
     nb = paths.notebooks() / (name if name.endswith(".ipynb") else f"{name}.ipynb")
     if not nb.is_file():
         known = sorted(p.stem for p in paths.notebooks().glob("*.ipynb"))
@@ -52,15 +66,28 @@ def notebook_path(name: str) -> Path:
 def notebook_parameters(nb: Path) -> dict:
     """Declared parameters (name -> default value) of a notebook's ``parameters`` cell."""
     import papermill as pm
-    declared = pm.inspect_notebook(str(nb))
     out = {}
-    for name, info in declared.items():
+    for name, info in pm.inspect_notebook(str(nb)).items():
         default = info.get("default")
         try:
-            out[name] = eval(default, {"__builtins__": {}}, {}) if default is not None else None  # literal defaults only
-        except Exception:
+            out[name] = ast.literal_eval(default) if default is not None else None
+        except (ValueError, SyntaxError):
             out[name] = default
     return out
+
+
+def notebook_roles(nb: Path) -> frozenset:
+    """Roles a notebook declares in its metadata (``juki.roles``); none declared = administrator."""
+    import nbformat
+    meta = nbformat.read(nb, as_version=4).metadata.get("juki", {})
+    return frozenset(meta.get("roles", ["administrator"]))
+
+
+def spec(nb: Path) -> Spec:
+    import nbformat
+    meta = nbformat.read(nb, as_version=4).metadata.get("juki", {})
+    return Spec(nb, notebook_parameters(nb), frozenset(meta.get("roles", ["administrator"])),
+                meta.get("store", "registry"))
 
 
 def coerce(name: str, raw: str, default):
@@ -90,7 +117,7 @@ def coerce(name: str, raw: str, default):
             return float(raw)
         except ValueError:
             raise JukiError(f"parameter {name}: {raw!r} is not a number") from None
-    if name == "as_of" or name.endswith("_date") or name.startswith("date_"):
+    if name == "as_of" or name.endswith("_date") or name.startswith("date_") or name.startswith("period_"):
         parse_date(raw, name)
     if default is None and raw.lower() in ("none", "null", ""):
         return None
@@ -104,6 +131,50 @@ def parse_date(raw: str, what: str = "date") -> dt.date:
         raise JukiError(f"{what}: {raw!r} is not a valid date (YYYY-MM-DD)") from None
 
 
+def convert(sp: Spec, params: list[tuple[str, str]]) -> dict:
+    out = {}
+    for name, raw in params:
+        if name in RESERVED:
+            raise JukiError(f"parameter {name} is set by juki run itself" + (" (use --db)" if name == "db" else ""))
+        if name not in sp.parameters:
+            raise JukiError(f"notebook {sp.name} has no parameter {name!r}; "
+                            f"known: {', '.join(k for k in sp.parameters if k not in RESERVED) or '(none)'}")
+        out[name] = coerce(name, raw, sp.parameters[name])
+    return out
+
+
+def precheck(sp: Spec, db, values: dict) -> None:
+    """Before anything runs: the store the notebook reads exists and says what date it describes."""
+    if sp.store == "registry":
+        from .. import residency, store
+        path = store.db_path(db)
+        if not path.exists():
+            raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
+        if "as_of" in sp.parameters and not values.get("as_of"):
+            con = store.open_duckdb(path)
+            try:
+                residency.reference_date(con, None)
+            finally:
+                con.close()
+    elif sp.store == "analysis":
+        from ..analysis import store as astore
+        astore.check_published(values.get("as_of"), db)
+
+
+def make_folder(sp: Spec, reports_dir: Path | None, folder_name: str | None) -> Path:
+    base = atomic.private_dir(Path(reports_dir) if reports_dir else paths.reports())
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    final = base / (folder_name or f"{stamp}_{sp.name}")
+    n = 1
+    while final.exists() or final.with_name(final.name + ".failed").exists():
+        n += 1
+        final = base / f"{folder_name or f'{stamp}_{sp.name}'}-{n}"
+    running = final.with_name(final.name + ".running")
+    atomic.private_dir(running)
+    shutil.copy2(sp.path, running / "input.ipynb")
+    return running
+
+
 def _kernel() -> str:
     from jupyter_client.kernelspec import KernelSpecManager
     specs = KernelSpecManager().find_kernel_specs()
@@ -114,106 +185,88 @@ def _kernel() -> str:
     raise JukiError(f"no Jupyter kernel {KERNEL!r}: run the README's setup command")
 
 
-def prepare_parameters(nb: Path, params: list[tuple[str, str]], db: str | None) -> dict:
-    declared = notebook_parameters(nb)
-    out = {}
-    for name, raw in params:
-        if name not in declared:
-            raise JukiError(f"notebook {nb.stem} has no parameter {name!r}; "
-                            f"known: {', '.join(declared) or '(none)'}")
-        out[name] = coerce(name, raw, declared[name])
-    if db is not None and "db" in declared:
-        out["db"] = str(Path(db).resolve())
-    return out
+def execute(sp: Spec, folder: Path, values: dict) -> str | None:
+    """Run the notebook with Papermill; the error line, or None."""
+    import papermill as pm
+
+    from .quiet import kernel_manager_class, quiet_kernels
+    try:
+        with quiet_kernels():
+            pm.execute_notebook(str(sp.path), str(folder / "output.ipynb"), parameters=values,
+                                kernel_name=_kernel(), cwd=str(folder), progress_bar=False,
+                                log_output=False, request_save_on_cell_execute=False,
+                                kernel_manager_class=kernel_manager_class())
+    except pm.PapermillExecutionError as e:
+        return f"cell {e.exec_count}: {e.ename}: {e.evalue}".splitlines()[0]
+    except Exception as e:  # kernel death, missing kernel ...
+        return f"{type(e).__name__}: {e}".splitlines()[0]
+    return None
 
 
-def notebook_roles(nb: Path) -> set:
-    """Roles a notebook declares in its metadata (``juki.roles``); none declared = administrator."""
+def render(sp: Spec, folder: Path) -> tuple[Path | None, str | None]:
     import nbformat
-    meta = nbformat.read(nb, as_version=4).metadata.get("juki", {})
-    return set(meta.get("roles", ["administrator"]))
 
+    from .html import render as to_html
+    try:
+        out_nb = nbformat.read(folder / "output.ipynb", as_version=4)
+        path = folder / f"{sp.name}.html"
+        atomic.atomic_write_text(path, to_html(out_nb, sp.name))
+        return path, None
+    except Exception as e:
+        return None, f"HTML rendering failed: {type(e).__name__}: {e}".splitlines()[0]
+
+
+def record(sp: Spec, folder: Path, values: dict, error: str | None, seconds: float) -> None:
+    atomic.atomic_write_json(folder / "status.json", {
+        "notebook": sp.name, "status": "ok" if error is None else "failed", "error": error,
+        "parameters": values, "seconds": round(seconds, 2),
+        "finished_at": dt.datetime.now().isoformat(timespec="seconds")})
+
+
+def _loggable(values: dict) -> dict:
+    """Parameters as logged: notebook parameters are dates, flags, counts and paths by design;
+    long strings are cut so nothing larger can slip into the log."""
+    return {k: (v[:80] if isinstance(v, str) else v) for k, v in values.items()}
+
+
+# ------------------------------------------------------------------ the pipeline
 
 def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str | None = None,
                  reports_dir: Path | None = None, folder_name: str | None = None,
-                 operator: str | None = None) -> RunResult:
-    import nbformat
-    import papermill as pm
-
-    from ..audit import guard, oplog, roles
-    from .html import render
-
-    nb = notebook_path(name)
-    values = prepare_parameters(nb, params or [], db)
-    op_id = roles.current_id(operator)
-    needs = notebook_roles(nb)
-    try:
-        op = roles.check(roles.load(), op_id, nb.stem, needs)
-    except roles.Refused as e:
-        oplog.append("run", nb.stem, operator=op_id, params=_loggable(values), outcome="refused", detail=str(e))
-        raise
-    base = Path(reports_dir) if reports_dir else paths.reports()
-    base.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    final = base / (folder_name or f"{stamp}_{nb.stem}")
-    n = 1
-    while final.exists() or final.with_name(final.name + ".failed").exists():
-        n += 1
-        final = base / f"{folder_name or f'{stamp}_{nb.stem}'}-{n}"
-    running = final.with_name(final.name + ".running")
-    running.mkdir(parents=True)
-    shutil.copy2(nb, running / "input.ipynb")
-    (running / "parameters.json").write_text(json.dumps(values, ensure_ascii=False, indent=2), encoding="utf-8")
-    env_db = os.environ.get("JUKI_DB")
-    if db is not None:
-        os.environ["JUKI_DB"] = str(Path(db).resolve())
-    os.environ["JUKI_RUN_DIR"] = str(running)  # where a notebook writes its files (see run_dir())
-    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in scheduled notebooks
-    env_op = os.environ.get("JUKI_OPERATOR")
-    os.environ["JUKI_OPERATOR"] = op.id
-    t0 = time.perf_counter()
-    error = None
-    try:
-        pm.execute_notebook(str(nb), str(running / "output.ipynb"), parameters=values,
-                            kernel_name=_kernel(), cwd=str(paths.root()), progress_bar=False,
-                            log_output=False, request_save_on_cell_execute=False)
-    except pm.PapermillExecutionError as e:
-        error = f"cell {e.exec_count}: {e.ename}: {e.evalue}".splitlines()[0]
-    except Exception as e:  # kernel death, missing kernel ...
-        error = f"{type(e).__name__}: {e}".splitlines()[0]
-    finally:
-        os.environ.pop("JUKI_RUN_DIR", None)
-        if env_op is None:
-            os.environ.pop("JUKI_OPERATOR", None)
-        else:
-            os.environ["JUKI_OPERATOR"] = env_op
-        if db is not None:
-            if env_db is None:
-                os.environ.pop("JUKI_DB", None)
-            else:
-                os.environ["JUKI_DB"] = env_db
-    html_path = None
-    if error is None:
-        try:
-            out_nb = nbformat.read(running / "output.ipynb", as_version=4)
-            html_path = running / f"{nb.stem}.html"
-            tmp = html_path.with_suffix(".html.tmp")
-            tmp.write_text(render(out_nb, nb.stem), encoding="utf-8")
-            os.replace(tmp, html_path)
-        except Exception as e:
-            error = f"HTML rendering failed: {type(e).__name__}: {e}".splitlines()[0]
-    seconds = time.perf_counter() - t0
-    status = {"notebook": nb.stem, "status": "ok" if error is None else "failed", "error": error,
-              "parameters": values, "seconds": round(seconds, 2),
-              "finished_at": dt.datetime.now().isoformat(timespec="seconds")}
-    (running / "status.json").write_text(json.dumps(status, ensure_ascii=False, indent=2), encoding="utf-8")
-    events = guard.collected(running)
-    records = sum(e["records"] or 0 for e in events) if any(e["records"] is not None for e in events) else None
-    oplog.append("run", nb.stem, operator=op.id, role=roles.primary_role(op, needs), params=_loggable(values),
-                 records=records, outcome="ok" if error is None else "failed",
-                 number_accessed=any(e["number_accessed"] for e in events),
-                 detail=(error or "") + "".join(f" [{e['action']} {e['target']}: {e['outcome']}]" for e in events))
-    target = final if error is None else final.with_name(final.name + ".failed")
-    os.replace(running, target)
-    html_final = target / html_path.name if (html_path and error is None) else None
-    return RunResult(folder=target, ok=error is None, html=html_final, error=error, seconds=seconds)
+                 extra: dict | None = None, flag: str | None = None) -> RunResult:
+    """Run one notebook; ``extra`` passes runner-made values (a report's folder) to parameters it declares."""
+    from ..audit import guard
+    sp = spec(resolve(name))
+    values = convert(sp, params or [])
+    for k, v in (extra or {}).items():
+        if k in sp.parameters:
+            values[k] = v
+    with guard.entry("run", sp.name, params=_loggable(values), allowed=sp.roles, flag=flag) as g:
+        precheck(sp, db, values)
+        folder = make_folder(sp, reports_dir, folder_name)
+        kernel_values = {**values, "run_dir": str(folder), "operator": g.operator}
+        if "db" in sp.parameters:
+            kernel_values["db"] = str(Path(db).resolve()) if db else None
+        atomic.atomic_write_json(folder / "parameters.json", kernel_values)
+        t0 = time.perf_counter()
+        error = execute(sp, folder, {k: v for k, v in kernel_values.items() if k in sp.parameters})
+        html = None
+        if error is None:
+            html, error = render(sp, folder)
+        seconds = time.perf_counter() - t0
+        record(sp, folder, kernel_values, error, seconds)
+        events = guard.collected(folder)
+        if any(e["records"] is not None for e in events):
+            g.records = sum(e["records"] or 0 for e in events)
+        g.number_accessed = any(e["number_accessed"] for e in events)
+        touched = [p for e in events for p in (e.get("persons") or [])]
+        if touched or any(e.get("persons") is not None for e in events):
+            g.persons = touched
+        g.flags = sorted({f for e in events for f in e.get("flags", [])})
+        g.detail = (error or "") + "".join(f" [{e['action']} {e['target']}: {e['outcome']}]" for e in events)
+        target = folder.with_name(folder.name[: -len(".running")] + ("" if error is None else ".failed"))
+        os.replace(folder, target)
+        if error is not None:
+            g.outcome = "failed"
+    return RunResult(folder=target, ok=error is None, html=target / html.name if html else None,
+                     error=error, seconds=seconds)

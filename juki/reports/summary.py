@@ -31,26 +31,29 @@ def changes(current: dict, previous_path: str | None) -> pd.DataFrame:
 
 
 def open_quality_issues(report_dir: str) -> pd.DataFrame:
-    p = Path(report_dir) / "01_data_quality" / "dq_summary.json"
-    if not p.exists():
+    from ..errors import JukiError
+    from ..layouts import get
+    from ..quality.review import Review
+    from ..quality.rules import get_rule
+    try:
+        rv = Review.load(Path(report_dir) / "01_data_quality")
+    except JukiError:
         return pd.DataFrame({"状況": ["データ品質レビューの結果がありません（失敗または未実行）"]})
-    d = json.loads(p.read_text(encoding="utf-8"))
-    rows = [{"ルール": r["rule"], "ファイル": r["file"], "内容": r["description"],
-             "重要度": "警告" if r["severity"] == "alert" else "誤り", "件数": r["failing"]}
-            for r in d["rules"] if r["failing"]]
+    rows = [{"ファイル": get(get_rule(rid).table).file, "内容": get_rule(rid).description,
+             "重要度": get_rule(rid).severity_label, "件数": n} for rid, n in rv.counts().items() if n]
     return pd.DataFrame(rows) if rows else pd.DataFrame({"状況": ["未解決の不適合はありません"]})
 
 
 def purges_due(report_dir: str) -> pd.DataFrame:
-    p = Path(report_dir) / "03_retention_purge" / "purge_record.json"
-    if not p.exists():
+    from ..errors import JukiError
+    from ..retention import PurgeResult
+    try:
+        res = PurgeResult.load(Path(report_dir) / "03_retention_purge")
+    except JukiError:
         return pd.DataFrame({"状況": ["保存期間の確認結果がありません（失敗または未実行）"]})
-    d = json.loads(p.read_text(encoding="utf-8"))
-    return pd.DataFrame([{"ルール": r["rule"], "内容": r["description"], "対象件数": r["due"]} for r in d["rules"]
-                         if not r.get("skipped")])
+    return pd.DataFrame([{"内容": r.description, "対象件数": r.due} for r in res.rules if not r.skipped])
 
 
 def write(figures: dict, folder: Path) -> Path:
-    p = Path(folder) / "key_figures.json"
-    p.write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
-    return p
+    from ..atomic import atomic_write_json
+    return atomic_write_json(Path(folder) / "key_figures.json", figures)

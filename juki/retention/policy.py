@@ -8,6 +8,8 @@
 datetime.date(2026, 1, 4)
 >>> p.rule('joshu_move').cutoff(dt.date(2026, 4, 1))
 datetime.date(2021, 4, 1)
+>>> p.rule('quarantine_erase').cutoff(dt.date(2026, 4, 1))
+datetime.date(2026, 1, 1)
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from .. import businessdays
 from ..errors import JukiError
 
 DEFAULT = Path(__file__).with_name("default_policy.toml")
-TABLES = {"jumin", "jumin_joshu", "honnin", "sofusaki", "oplog"}
+TABLES = {"jumin", "jumin_joshu", "honnin", "sofusaki", "quarantine", "oplog"}
 #: Floors the law or the PIA sets; a policy asking for less is refused.
 MINIMUM = {"oplog_erase": ("y", 1), "joshu_erase": ("y", 150), "honnin_superseded_erase": ("y", 150),
            "honnin_removed_erase": ("y", 150)}

@@ -1,0 +1,171 @@
+"""Who is a resident on a date, which record is current, and what date a store describes.
+
+One definition for the whole workbench (quality review, statistics publication, purge,
+search, tests), written once as ibis expressions.  Rooms that speak SQL (the rule base, the
+retention policy) embed the same expressions compiled by ibis (:func:`sql`), so the rule
+exists once and can run on any backend ibis compiles for.
+
+The rules (住民記録システム標準仕様書: history rows keyed by 宛名番号 + 履歴番号; a planned
+転出 keeps the person a resident until its date):
+
+* **the registry as it stood at the end of day D** holds the rows processed by D
+  (処理年月日 ≤ D);
+* a person's **current record** on D is their row with the highest 履歴番号 among those;
+* the person is a **resident** on D unless that record is a removal (異動情報 消除) whose
+  住民でなくなった日 is on or before D -- so a 転出 notified before D with a planned date
+  after D still counts;
+* a row **takes effect** on its 処理年月日, except a removal whose 住民でなくなった日 is later
+  (a planned 転出): it takes effect on that day.  Movements are counted by this date, so that
+  population(D0) + 記載 − 消除 over (D0, D1] = population(D1) for consistent records;
+* a person's **age** on D is in completed years; a partial birth date counts from the middle of
+  what is known (年のみ: 1 July, 年月のみ: the 15th) and an unknown one gives no age (不詳).
+
+>>> import datetime as dt
+>>> sql_text = sql("flags", dt.date(2026, 4, 1))
+>>> "is_resident" in sql_text and "MAKE_DATE(2026, 4, 1)" in sql_text
+True
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from .errors import JukiError
+
+REMOVAL = "2"                     # 異動情報: 消除
+META_TABLE = "juki_meta"
+NO_REFERENCE_DATE = ("the store has no reference date: load it with 'juki load FILE --as-of YYYY-MM-DD' "
+                     "(or generate a city with 'juki generate')")
+
+
+def _date(d):
+    import ibis
+    if isinstance(d, str):
+        d = dt.date.fromisoformat(d)
+    return ibis.date(d.year, d.month, d.day)
+
+
+def is_removal(t):
+    """The row removes the person (異動情報 = 消除)."""
+    return (t.ido_kubun == REMOVAL).fill_null(False)
+
+
+def effective_date(t):
+    """The day a row takes effect: its 処理年月日, or a removal's later 住民でなくなった日."""
+    import ibis
+    later = is_removal(t) & (t.shojo_date > t.shori_date).fill_null(False)
+    return ibis.ifelse(later, t.shojo_date, t.shori_date)
+
+
+def flags(t, as_of: dt.date):
+    """Every 住民基本台帳 row with ``is_current`` and ``is_resident`` as of the end of ``as_of``."""
+    import ibis
+    d = _date(as_of)
+    known = t.shori_date <= d
+    cur = ibis.ifelse(known, t.rireki_no, ibis.null()).max().over(group_by=t.atena_no)
+    t = t.mutate(is_current=(known & (t.rireki_no == cur)).fill_null(False))
+    gone = is_removal(t) & (t.shojo_date <= d).fill_null(True)
+    return t.mutate(is_resident=t.is_current & ~gone)
+
+
+def current(t, as_of: dt.date | None = None):
+    """Each person's current record as of the end of ``as_of`` (None: every row processed so far)."""
+    if as_of is None:
+        return t.filter(t.rireki_no == t.rireki_no.max().over(group_by=t.atena_no))
+    f = flags(t, as_of)
+    return f.filter(f.is_current).drop("is_current", "is_resident")
+
+
+def residents(t, as_of: dt.date):
+    """The current records of the persons who are residents at the end of ``as_of``."""
+    f = flags(t, as_of)
+    return f.filter(f.is_resident).drop("is_current", "is_resident")
+
+
+def honnin_current(h, as_of: dt.date | None = None):
+    """Each person's current 本人確認情報: the highest 更新順番号 among rows stamped by ``as_of``."""
+    if as_of is not None:
+        d = _date(as_of)
+        h = h.filter(h.time_stamp.date() <= d)
+    return h.filter(h.koshin_jun_no == h.koshin_jun_no.max().over(group_by=h.jumin_code))
+
+
+def birth_reference(birth, precision):
+    """The birth date ages are counted from: partial dates from the middle of what is known."""
+    import ibis
+    return ibis.cases(
+        (precision == "U", ibis.null("date")),
+        (precision == "Y", birth.truncate("Y") + ibis.interval(months=6)),
+        (precision == "M", birth.truncate("M") + ibis.interval(days=14)),
+        else_=birth)
+
+
+def age(birth, as_of: dt.date, precision=None):
+    """Completed years on ``as_of`` (NULL when the birth date is unknown)."""
+    b = birth if precision is None else birth_reference(birth, precision)
+    before_birthday = (as_of.month * 100 + as_of.day) < (b.month() * 100 + b.day())
+    return ((as_of.year - b.year()) - before_birthday.cast("int32")).cast("int32")
+
+
+def resident_ages(t, as_of: dt.date):
+    """Residents on ``as_of`` with their ``age`` (NULL = 不詳)."""
+    r = residents(t, as_of)
+    return r.mutate(age=age(r.seinengappi, as_of, r.seinengappi_prec))
+
+
+# ---------------------------------------------------------------- SQL for rooms that speak SQL
+
+def unbound(table: str, name: str | None = None):
+    """An ibis table over a layout's columns, not bound to any connection (for compiling SQL)."""
+    import ibis
+
+    from .layouts import get
+    return ibis.table(get(table).ibis_schema(), name=name or table)
+
+
+def sql(kind: str, as_of: dt.date | None = None, table: str = "jumin", name: str | None = None) -> str:
+    """DuckDB SQL of one definition over table ``name``: ``flags``, ``current``, ``residents``
+    (住民基本台帳) or ``honnin_current``."""
+    import ibis
+    fn = {"flags": flags, "current": current, "residents": residents,
+          "honnin_current": honnin_current}[kind]
+    t = unbound("honnin" if kind == "honnin_current" else table, name)
+    expr = fn(t, as_of)
+    return str(ibis.to_sql(expr, dialect="duckdb"))
+
+
+# ---------------------------------------------------------------- the store's reference date
+
+def _raw(con):
+    return getattr(con, "con", con)
+
+
+def store_as_of(con, schema: str | None = None) -> dt.date | None:
+    """The reference date recorded in the store (``juki_meta``, of the attached ``schema``), or None."""
+    duck = _raw(con)
+    table = f"{schema}.{META_TABLE}" if schema else META_TABLE
+    try:
+        row = duck.execute(f"SELECT value FROM {table} WHERE key = 'as_of'").fetchone()
+    except Exception:  # no juki_meta: a store written by something else
+        return None
+    if not row or row[0] in (None, "null"):
+        return None
+    return dt.date.fromisoformat(json.loads(row[0]))
+
+
+def reference_date(con=None, as_of=None, schema: str | None = None) -> dt.date:
+    """The date a notebook or command works on: ``as_of`` when given, else the store's own.
+
+    One line (a :class:`JukiError`) says which command to run when there is neither.
+    """
+    if as_of:
+        if isinstance(as_of, dt.date):
+            return as_of
+        try:
+            return dt.date.fromisoformat(str(as_of))
+        except ValueError:
+            raise JukiError(f"as_of: {as_of!r} is not a valid date (YYYY-MM-DD)") from None
+    d = store_as_of(con, schema) if con is not None else None
+    if d is None:
+        raise JukiError(NO_REFERENCE_DATE)
+    return d

@@ -1,0 +1,161 @@
+"""Generate a city block by block into a store, in memory bounded by the chunk.
+
+Each block (a fixed number of households) has its own random stream ``(seed, block)``, so the
+city is the same whatever the chunk size: a chunk only says how many blocks are buffered
+before they are written.  The city-wide parts -- the 更新順番号 sequence of the 本人確認情報
+and the 送付先情報 batches -- are finished in DuckDB once every block is in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from .. import businessdays, store
+from ..codes import municipality
+from ..layouts import LAYOUTS, Layout
+from . import cs_files, events, identities, jumin, people
+from .clock import NA, Calendar, day
+from .params import Params
+
+#: Living households per block (the unit of randomness; a chunk is a number of blocks).
+BLOCK_HOUSEHOLDS = 4096
+#: The geography is Matsudo's for every preset (towns, branches, postcodes); presets set the
+#: size, the foreign share and the rates.
+CITY_NAME = "松戸市"
+CITY_ADDRESS = "千葉県松戸市"
+
+
+def window(p: Params) -> people.Window:
+    W = day(dt.date(p.as_of.year - p.years, 1, 1))
+    M0 = day(businessdays.on_or_after(dt.date(p.as_of.year - p.years, 1, 4)))
+    return people.Window(A=day(p.as_of), W=W, M0=M0)
+
+
+def to_arrow(layout: Layout, cols: dict, n: int) -> pa.Table:
+    """Arrays keyed by column -> an Arrow table typed by the layout (missing columns are empty).
+
+    Dates come as day numbers, times as seconds, timestamps as microseconds; ``clock.NA``
+    marks a missing date.
+    """
+    arrays = []
+    for item in layout.all_columns:
+        v = cols.get(item.column)
+        if v is None or np.ndim(v) == 0:
+            v = np.full(n, v, dtype=object)
+        v = np.asarray(v)
+        if item.type in ("DATE", "TIMESTAMP", "TIME"):
+            v = v.astype(np.int64)
+            mask = v == NA
+            if item.type == "DATE":
+                a = pa.array(np.where(mask, 0, v).astype(np.int32), type=pa.int32(), mask=mask).cast(pa.date32())
+            elif item.type == "TIME":
+                a = pa.array(np.where(mask, 0, v) * 1_000_000, type=pa.int64(), mask=mask).cast(pa.time64("us"))
+            else:
+                a = pa.array(np.where(mask, 0, v), type=pa.int64(), mask=mask).cast(pa.timestamp("us"))
+        elif item.type in ("INTEGER", "BIGINT"):
+            t = pa.int32() if item.type == "INTEGER" else pa.int64()
+            a = pa.array([None if x is None else int(x) for x in v], type=t) if v.dtype == object else pa.array(v, type=t)
+        else:
+            a = pa.array(v, type=pa.string(), from_pandas=True)
+        arrays.append(a)
+    return pa.Table.from_arrays(arrays, names=layout.columns)
+
+
+@dataclass
+class Block:
+    index: int
+    living: int
+    jumin: pa.Table
+    honnin: pa.Table
+    sofusaki: pa.Table
+
+
+def make_block(p: Params, w: people.Window, cal: Calendar, b: int, trim: int) -> Block:
+    rng = np.random.default_rng([p.seed, b])
+    city = municipality.MATSUDO
+    pp = people.build(rng, p, w, BLOCK_HOUSEHOLDS, trim=trim)
+    ev = events.build(rng, pp, w, cal)
+    E = ev.frame
+    ids = identities.build(rng, pp, w, b, p.seed, E.loc[E["jiyu"] == "35", "pid"].to_numpy(),
+                           E.loc[E["jiyu"] == "38", "pid"].to_numpy())
+    pl = jumin.places(rng, len(pp.kind), CITY_ADDRESS, city)
+    J, X = jumin.build(rng, pp, ev, ids, pl, w, cal, city, jumin.pin_pepper(p.seed))
+    n = len(X)
+    H = cs_files.honnin(J, X, w.A, city)
+    S = cs_files.sofusaki(J, X, w.A, p.sofusaki_days, cal, city, CITY_NAME)
+    living = int((pp.exit_of == NA).sum())
+    return Block(b, living, to_arrow(LAYOUTS["jumin"], J, n), to_arrow(LAYOUTS["honnin"], H, n),
+                 to_arrow(LAYOUTS["sofusaki"], S, len(S["jumin_code"])))
+
+
+def blocks(p: Params):
+    """The blocks of the city in order, until exactly ``p.residents`` living residents."""
+    w = window(p)
+    cal = Calendar(w.W, w.A)
+    remaining, b = p.residents, 0
+    while remaining > 0:
+        blk = make_block(p, w, cal, b, trim=remaining)
+        remaining -= blk.living
+        yield blk
+        b += 1
+
+
+FINISH = {
+    # one 更新順番号 sequence over the whole city, in time order
+    "honnin": "INSERT INTO honnin SELECT * REPLACE (row_number() OVER (ORDER BY time_stamp, jumin_code, koshin_jun_no)"
+              " AS koshin_jun_no) FROM _stage_honnin",
+    # one batch a processing day: 送付先管理番号 = day + serial, 対象となる人数 = persons in it
+    "sofusaki": "INSERT INTO sofusaki SELECT * REPLACE (strftime(shori_date, '%Y%m%d') || '000001' AS sofusaki_kanri_no,"
+                " CAST(count(*) OVER (PARTITION BY shori_date) AS INTEGER) AS taisho_ninzu) FROM _stage_sofusaki",
+}
+
+
+def write(con, p: Params, chunk_blocks: int = 8, progress=None) -> dict:
+    """Generate the city into an open DuckDB connection (schema created); returns row counts."""
+    con.execute("CREATE TEMP TABLE _stage_honnin AS SELECT * FROM honnin WHERE FALSE")
+    con.execute("CREATE TEMP TABLE _stage_sofusaki AS SELECT * FROM sofusaki WHERE FALSE")
+    buf: list[Block] = []
+    living = 0
+
+    def flush():
+        for name, target in (("jumin", "jumin"), ("honnin", "_stage_honnin"), ("sofusaki", "_stage_sofusaki")):
+            t = pa.concat_tables([getattr(x, name) for x in buf])
+            con.register("_blk", t)
+            con.execute(f"INSERT INTO {target} SELECT * FROM _blk")
+            con.unregister("_blk")
+        buf.clear()
+
+    task = progress.task("generate", total=p.residents, unit="residents") if progress else None
+    ctx = task.__enter__() if task else None
+    try:
+        for blk in blocks(p):
+            buf.append(blk)
+            living += blk.living
+            if ctx:
+                ctx.update(blk.living)
+            if len(buf) >= chunk_blocks:
+                flush()
+        if buf:
+            flush()
+    finally:
+        if task:
+            task.__exit__(None, None, None)
+    for table, sql in FINISH.items():
+        con.execute(sql)
+        con.execute(f"DROP TABLE _stage_{table}")
+    counts = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in LAYOUTS}
+    return {"residents": living, "tables": counts}
+
+
+def generate(p: Params) -> dict[str, pa.Table]:
+    """The three files in memory (for tests and small cities): the same path as the store."""
+    import duckdb
+    con = duckdb.connect()
+    store.create_schema(con)
+    write(con, p)
+    out = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetch_arrow_table() for t in LAYOUTS}
+    con.close()
+    return out
