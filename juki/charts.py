@@ -3,6 +3,7 @@ so nothing depends on fonts installed on the machine."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib.ticker import FuncFormatter
 import matplotlib_fontja  # noqa: F401 - registers IPAexGothic and makes it the default
 
@@ -54,3 +55,20 @@ def trend(frame, title: str, ylabel: str = "件数"):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def area_totals(table) -> pd.Series:
+    """Total population per area as published (hidden areas left out; 不詳 and 計 excluded)."""
+    df = table.frame(published=True)
+    col = df.columns[-1]
+    s = df[col].iloc[:-1]
+    s = s[s.index != "不詳"]
+    return pd.to_numeric(s, errors="coerce").dropna().astype(int)
+
+
+def monthly_by_kubun(table) -> pd.DataFrame:
+    """Monthly counts by 記載/消除/修正: sums of the published cells (hidden ones left out)."""
+    df = table.frame(published=True).iloc[:-1, :-1]
+    num = df.apply(pd.to_numeric, errors="coerce").fillna(0)
+    groups = {c: c.split(":")[0] for c in num.columns}
+    return num.T.groupby(groups).sum().T.astype(int)

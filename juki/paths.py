@@ -41,10 +41,13 @@ def default_db() -> Path:
     return Path(env) if env else data_dir() / "juki.duckdb"
 
 
-def analysis_db() -> Path:
-    """``JUKI_ANALYSIS_DB`` or ``<data>/analysis.duckdb``: the de-identified analysis store."""
+def analysis_db(registry=None) -> Path:
+    """``JUKI_ANALYSIS_DB``, else ``analysis.duckdb`` beside the registry store (``<data>/`` by
+    default): the de-identified analysis store."""
     env = os.environ.get("JUKI_ANALYSIS_DB")
-    return Path(env) if env else data_dir() / "analysis.duckdb"
+    if env:
+        return Path(env)
+    return (Path(registry).parent if registry else data_dir()) / "analysis.duckdb"
 
 
 def oplog() -> Path:

@@ -100,17 +100,40 @@ def birth_reference(birth, precision):
         else_=birth)
 
 
-def age(birth, as_of: dt.date, precision=None):
-    """Completed years on ``as_of`` (NULL when the birth date is unknown)."""
+def age(birth, as_of, precision=None):
+    """Completed years on ``as_of`` -- a date, or a date expression per row (NULL when the birth
+    date is unknown)."""
+    import ibis
     b = birth if precision is None else birth_reference(birth, precision)
-    before_birthday = (as_of.month * 100 + as_of.day) < (b.month() * 100 + b.day())
-    return ((as_of.year - b.year()) - before_birthday.cast("int32")).cast("int32")
+    d = as_of if isinstance(as_of, ibis.Expr) else ibis.date(as_of.year, as_of.month, as_of.day)
+    before_birthday = (d.month() * 100 + d.day()) < (b.month() * 100 + b.day())
+    return ((d.year() - b.year()) - before_birthday.cast("int32")).cast("int32")
 
 
 def resident_ages(t, as_of: dt.date):
     """Residents on ``as_of`` with their ``age`` (NULL = 不詳)."""
     r = residents(t, as_of)
     return r.mutate(age=age(r.seinengappi, as_of, r.seinengappi_prec))
+
+
+def transitions(t):
+    """Every row as a change of the person's state, in 履歴番号 order: ``eff_date`` (when it takes
+    effect), the person's ``age`` that day, ``resident_after`` (a removal leaves the person non-resident, any other row
+    resident) and the state before it (``resident_before``, ``town_before``, ``kokuseki_before``,
+    ``seibetsu_before``; the first row starts from non-resident).
+
+    Movements counted from these transitions balance with :func:`residents` for consistent
+    records: residents(D1) = residents(D0) + rows entering over (D0, D1] − rows leaving.  Records
+    where they do not (a removal processed before the person's earlier rows, a record changed
+    without a 記載, ...) are what the balance check names."""
+    import ibis
+    w = ibis.window(group_by=t.atena_no, order_by=t.rireki_no)
+    after = ~is_removal(t)
+    eff = effective_date(t)
+    return t.mutate(eff_date=eff, age=age(t.seinengappi, eff, t.seinengappi_prec), resident_after=after,
+                    resident_before=after.lag().over(w).fill_null(False),
+                    town_before=t.town_code.lag().over(w), kokuseki_before=t.kokuseki.lag().over(w),
+                    seibetsu_before=t.seibetsu.lag().over(w), shojo_before=t.shojo_date.lag().over(w))
 
 
 # ---------------------------------------------------------------- SQL for rooms that speak SQL
@@ -124,11 +147,11 @@ def unbound(table: str, name: str | None = None):
 
 
 def sql(kind: str, as_of: dt.date | None = None, table: str = "jumin", name: str | None = None) -> str:
-    """DuckDB SQL of one definition over table ``name``: ``flags``, ``current``, ``residents``
-    (住民基本台帳) or ``honnin_current``."""
+    """DuckDB SQL of one definition over table ``name``: ``flags``, ``current``, ``residents``,
+    ``resident_ages``, ``transitions`` (住民基本台帳) or ``honnin_current``."""
     import ibis
-    fn = {"flags": flags, "current": current, "residents": residents,
-          "honnin_current": honnin_current}[kind]
+    fn = {"flags": flags, "current": current, "residents": residents, "resident_ages": resident_ages,
+          "transitions": lambda t, _: transitions(t), "honnin_current": honnin_current}[kind]
     t = unbound("honnin" if kind == "honnin_current" else table, name)
     expr = fn(t, as_of)
     return str(ibis.to_sql(expr, dialect="duckdb"))

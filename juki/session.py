@@ -49,6 +49,8 @@ class Session:
     as_of: dt.date | None = None
     extra: dict = field(default_factory=dict)
 
+    analysis: object = None
+
     @property
     def out(self) -> Path:
         return output_dir()
@@ -58,9 +60,18 @@ class Session:
         from . import store
         return store.connect(self.db)
 
+    def may(self, action: str) -> bool:
+        """Whether the operator holds a role of ``action`` (e.g. ``below_floor``)."""
+        from .audit import guard
+        return guard.has_role(action)
 
-def begin(db=None, run_dir=None, operator=None, as_of=None, needs_store: bool = True, **extra) -> Session:
-    """Start a notebook: record the run folder, check who runs it, resolve the reference date."""
+
+def begin(db=None, run_dir=None, operator=None, as_of=None, needs_store: bool = True, store: str = "registry",
+          **extra) -> Session:
+    """Start a notebook: record the run folder, check who runs it, resolve the reference date.
+
+    ``store="analysis"``: the notebook reads the analysis store (``db`` is its path) and the
+    reference date must be one it publishes."""
     from .audit import guard
     from .errors import JukiError
     _STATE["run_dir"] = Path(run_dir) if run_dir else None
@@ -68,6 +79,11 @@ def begin(db=None, run_dir=None, operator=None, as_of=None, needs_store: bool = 
     if operator and operator != op.id:
         raise JukiError(f"this kernel runs as operator {op.id}, not {operator}")
     s = Session(db=db, run_dir=_STATE["run_dir"], operator=op, extra=extra)
+    if store == "analysis":
+        from .analysis.store import Analysis
+        s.analysis = Analysis(db)
+        s.as_of = s.analysis.ref_date(as_of)
+        return s
     if needs_store:
         from . import residency, store
         con = store.connect(db)

@@ -76,9 +76,13 @@ def db_path(db: str | os.PathLike | None = None) -> Path:
 
 
 def connect(db: str | os.PathLike | None = None, read_only: bool = True):
-    """An ibis DuckDB connection to the store (read-only unless asked)."""
+    """An ibis DuckDB connection to the registry store (read-only unless asked), for the roles
+    that may open it (analysts may not: they read the analysis store)."""
     import ibis
+
+    from .audit import guard
     path = db_path(db)
+    guard.require("open_registry", path.name)
     if not path.exists():
         raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
     try:
@@ -175,7 +179,7 @@ def remove_stale(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def rewrite(path, attach_source: bool = True, memory: str | None = None):
+def rewrite(path, attach_source: bool = True, memory: str | None = None, schema: bool = True):
     """Build a new store at ``path`` in a hidden file beside it, then swap it in atomically.
 
     Yields a :class:`Rewrite`: ``rw.con`` is a DuckDB connection to the new file (schema created)
@@ -199,7 +203,10 @@ def rewrite(path, attach_source: bool = True, memory: str | None = None):
         source = attach_source and path.exists()
         if source:
             con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
-        create_schema(con)
+        if schema:
+            create_schema(con)
+        else:
+            con.execute(WORKBENCH_DDL[META_TABLE])
         rw = Rewrite(con, source)
         yield rw
         if rw.abandoned:

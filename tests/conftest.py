@@ -53,6 +53,11 @@ def write_operators(path: Path, me_as: str | None) -> Path:
 
 
 write_operators(_DATA / "operators.toml", "tester")
+# a fixed secret for the cell-key method's record keys, so perturbed values are reproducible
+import hashlib  # noqa: E402
+
+(_DATA / "ckm.key").write_bytes(hashlib.sha256(b"juki test suite ckm key").digest())
+(_DATA / "ckm.key").chmod(0o600)
 
 
 @pytest.fixture

@@ -143,3 +143,27 @@ def town_of(text: str | None) -> dict | None:
     from . import towns
     t = towns()
     return t.loc[t["code"] == code].iloc[0].to_dict()
+
+
+# ---------------------------------------------------------------- municipality of an address
+
+def register_municipalities(con, name: str = "__munis") -> None:
+    """(code, prefix) of every municipality the code table knows: 都道府県名 + 市区町村名."""
+    from . import municipalities
+    m = municipalities().reset_index()
+    df = m.assign(prefix=m["prefecture"] + m["name"])[["code", "prefix"]]
+    con.register(f"{name}_df", df)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT code, prefix FROM {name}_df")
+    con.unregister(f"{name}_df")
+
+
+def municipality_match_sql(texts: str, munis: str = "__munis") -> str:
+    """SQL of (t, code) for the distinct address texts ``t`` of relation ``texts``: the
+    municipality (都道府県名 + 市区町村名, longest) each starts with; none for an address abroad or
+    a municipality the table does not list."""
+    return f"""
+    WITH d AS (SELECT DISTINCT t FROM ({texts}) x WHERE t IS NOT NULL),
+    lens AS (SELECT list(DISTINCT length(prefix)) AS ls FROM {munis}),
+    p AS (SELECT d.t, unnest(list_transform(lens.ls, l -> left(replace(d.t, '　', ''), l))) AS pre FROM d, lens)
+    SELECT p.t, arg_max(m.code, length(m.prefix)) AS code FROM p JOIN {munis} m ON m.prefix = p.pre GROUP BY p.t
+    """

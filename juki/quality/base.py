@@ -4,7 +4,8 @@ One SELECT per table, so every rule of a table is evaluated in a single DuckDB p
 current and who is a resident on ``as_of`` come from :mod:`juki.residency` (compiled to SQL),
 never from a window written here.  Cross-row and cross-file facts derived here:
 
-* ``jumin``: ``is_current`` and ``is_resident`` (residency), household aggregates over
+* ``jumin``: ``is_current`` and ``is_resident`` (residency), each row as a change of state
+  (``eff_date``, ``prev_eff``, ``resident_before``/``after``: residency's transitions), household aggregates over
   residents (``hh_heads``, ``hh_head_name``/``_sex``/``_birth``), duplicate counts among
   residents, and ``honnin_match`` against the person's current 本人確認情報;
 * ``honnin``: ``has_resident``, ``n_current`` (rows with レコード状況フラグ 0 per person),
@@ -22,7 +23,12 @@ def base_sql(table: str, as_of: dt.date) -> str:
     d = f"DATE '{as_of.isoformat()}'"
     if table == "jumin":
         return f"""
-        WITH jl AS ({residency.sql("flags", as_of)}),
+        WITH fl AS ({residency.sql("flags", as_of)}),
+        tr AS (SELECT atena_no AS tr_atena, rireki_no AS tr_rireki, eff_date, resident_before, resident_after,
+                      lag(eff_date) OVER (PARTITION BY atena_no ORDER BY rireki_no) AS prev_eff
+               FROM ({residency.sql("transitions")}) t),
+        jl AS (SELECT fl.*, tr.eff_date, tr.resident_before, tr.resident_after, tr.prev_eff
+               FROM fl JOIN tr ON tr.tr_atena = fl.atena_no AND tr.tr_rireki = fl.rireki_no),
         living AS (SELECT * FROM jl WHERE is_resident),
         hh AS (
             SELECT setai_no, count(*) FILTER (WHERE zokugara = '01') AS hh_heads,

@@ -139,6 +139,16 @@ def length_field_rules(layout: Layout) -> list[Rule]:
 
 # ------------------------------------------------------------------ domain rules
 
+#: 異動事由 that change the registry's make-up but are not population movements (改製, 再製).
+NOT_MOVEMENTS = ["17", "18", "27", "28"]
+
+
+def _stats_codes(kind: str) -> list[str]:
+    """異動事由 counted as 記載 or 消除 in the official statistics (the code table's stats column)."""
+    return [r["code"] for r in codes.rows("ido_jiyu") if r["stats"] and r["stats"].endswith(kind)
+            or (kind == "記載" and r["stats"].startswith(("転入", "出生")))
+            or (kind == "消除" and r["stats"].startswith(("転出", "死亡")))]
+
 def domain_rules() -> list[Rule]:
     R = Rule
     return [
@@ -174,6 +184,18 @@ def domain_rules() -> list[Rule]:
         R("jumin.address.town", "jumin", "consistency", ("genjusho",),
           "住民の現住所から町丁字を特定できる(できない住民は統計で「不詳」)", "NOT is_resident OR town_code IS NOT NULL",
           severity="alert"),
+        # the rows as changes of state (juki.residency.transitions): what the survey's balance needs
+        R("jumin.timeline.order", "jumin", "date_order", ("shori_date", "shojo_date"),
+          "履歴番号の順に効力が生じる（前の履歴より前に処理・遡った消除がない）", "prev_eff IS NULL OR eff_date >= prev_eff"),
+        R("jumin.timeline.entry", "jumin", "consistency", ("ido_kubun", "ido_jiyu"),
+          "住民への記載は住民でない者に対して行う（二重の記載・取消し漏れがない）",
+          f"NOT (ido_jiyu IN ({_q(_stats_codes('記載'))}) AND resident_before)"),
+        R("jumin.timeline.removal", "jumin", "consistency", ("ido_kubun", "ido_jiyu"),
+          "消除は住民に対して行う", f"NOT (ido_jiyu IN ({_q(_stats_codes('消除'))}) AND NOT resident_before)"),
+        R("jumin.timeline.silent", "jumin", "consistency", ("ido_kubun", "ido_jiyu"),
+          "記載・消除によらずに住民になる・住民でなくなることがない（消除後の修正など）",
+          f"NOT (ido_jiyu NOT IN ({_q(_stats_codes('記載') + _stats_codes('消除') + NOT_MOVEMENTS)}) "
+          "AND resident_before <> resident_after)"),
         R("jumin.reconcile.honnin", "jumin", "reconciliation",
           ("jumin_code", "kojin_bango", "shimei", "seinengappi", "seibetsu", "genjusho"),
           "住民の本人確認情報(現存)が住民票コード・個人番号・基本4情報で一致", "NOT is_resident OR honnin_match",

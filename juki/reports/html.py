@@ -56,6 +56,8 @@ def render(nb: nbformat.NotebookNode, title: str) -> str:
     html = _MATHJAX_BLOCK.sub("", html)
     html = _EXTERNAL_TAG.sub("", html)
     html = re.sub(r"<script[^>]*\bsrc=[\"']{2}[^>]*>\s*</script>", "", html)
+    from .display import CSS
+    html = html.replace("</head>", f"<style>{CSS}</style>\n</head>", 1)
     from .fonts import embed
     html = embed(html)
     bad = external_references(html)

@@ -75,13 +75,22 @@ def build(as_of: dt.date, db=None, reports_dir=None, flag: str | None = None, pr
         prev = previous_summary(base, as_of)
         entries = []
         try:
+            from .. import store
+            from ..analysis.publish import publish
+            if progress:
+                progress.line(f"report {as_of}: publishing the analysis store")
+            analysis = paths.analysis_db(store.db_path(db) if db else None)
+            publish(db=db, as_of=as_of, out=analysis)
             for nb, title in REPORTS:
                 if progress:
                     progress.line(f"report {as_of}: {title} ({nb})")
                 params = [("dry_run", "true")] if nb == "03_retention_purge" else []
-                extra = {"as_of": as_of.isoformat(), "period_end": as_of.isoformat(), "report_dir": str(work),
-                         "previous": str(prev) if prev else ""}
-                res = run_notebook(nb, params, db=db, reports_dir=work, folder_name=nb, extra=extra)
+                extra = {"as_of": as_of.isoformat(), "report_dir": str(work), "previous": str(prev) if prev else ""}
+                if nb == "05_access_audit":
+                    extra = {"period_end": as_of.isoformat()}
+                from .runner import resolve, spec
+                nb_db = str(analysis) if spec(resolve(nb)).store == "analysis" else db
+                res = run_notebook(nb, params, db=nb_db, reports_dir=work, folder_name=nb, extra=extra)
                 entries.append((nb, title, res))
             ok = all(r.ok for _, _, r in entries)
             kf = work / "04_manager_summary" / "key_figures.json"

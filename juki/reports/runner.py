@@ -158,7 +158,11 @@ def precheck(sp: Spec, db, values: dict) -> None:
                 con.close()
     elif sp.store == "analysis":
         from ..analysis import store as astore
+        from ..audit import guard
+        from ..stats.policy import load
         astore.check_published(values.get("as_of"), db)
+        if "threshold" in values:   # a floor analysts cannot lower (refused here, before anything runs)
+            load().check_threshold(values["threshold"], guard.has_role("below_floor"))
 
 
 def make_folder(sp: Spec, reports_dir: Path | None, folder_name: str | None) -> Path:

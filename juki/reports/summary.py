@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..privacy import Deidentified
-from ..stats import summary as stats_summary
+from ..stats.population import summary as stats_summary
 
 
-def key_figures(deid: Deidentified, as_of: dt.date) -> dict:
-    s = stats_summary(deid.residents(as_of))["値"]
+def key_figures(a, as_of: dt.date) -> dict:
+    s = stats_summary(a, as_of)["値"]
     return {"as_of": as_of.isoformat(), **{k: (v.item() if hasattr(v, "item") else v) for k, v in s.items()}}
 
 

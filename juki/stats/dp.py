@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .disclosure import with_margins
-from .table import StatTable
+from .suppression import with_margins
+from .stattable import StatTable
 
 
 def release(table: StatTable, epsilon: float) -> tuple[StatTable, float]:
@@ -27,6 +27,6 @@ def release(table: StatTable, epsilon: float) -> tuple[StatTable, float]:
     noisy = np.clip(np.array(meas(flat), dtype=np.int64), 0, None).reshape(inner.shape)
     spent = float(meas.map(1))
     out = StatTable(name=f"{table.name}_dp", title=f"{table.title}（差分プライバシー ε={spent:g}）",
-                    axes=table.axes, counts=with_margins(noisy), threshold=0,
+                    axes=table.axes, counts=with_margins(noisy), threshold=0, method="none",
                     note=f"OpenDP 離散ラプラス機構、尺度 {1.0 / epsilon:g}、L1感度 1、ε = {spent:g}")
     return out, spent

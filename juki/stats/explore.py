@@ -1,62 +1,141 @@
-"""An ipywidgets explorer over the de-identified copy, for analysts in JupyterLab."""
+"""The analysts' explorer: any selection of residents by area, age, sex and nationality.
+
+Every table it shows is perturbed by the cell-key method (:mod:`.ckm`), so the same group of
+persons shows the same number in every query, and subtracting overlapping queries yields noise,
+not a hidden count.  Each query is logged (operator and the table's specification -- never its
+numbers).  :func:`explorer` is the ipywidgets app that ``juki explore`` serves with Voilà.
+"""
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
+import io
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
 
 from .. import codes
-from ..privacy import Deidentified
-from .table import StatTable
-from .tables import AGE_BANDS, SEX, SEXES
+from .population import GROUPS, SEX, SEXES, Protect, _long
+from .stattable import UNKNOWN, StatTable
+
+ALL_AREAS = "全域"
+ALL_NATIONS = "全て"
+BOTH = "男女計"
+MAX_AGE = 100
 
 
-def selection_table(deid: Deidentified, as_of: dt.date, choiki: str | None, bands: tuple[int, int],
-                    sex: str | None, nationality: str | None, threshold: int = 2) -> StatTable:
-    """Residents of a selection by 年齢階級 × 性別, suppressed like any published table."""
-    import ibis
-    t = deid.residents(as_of).expr
-    if choiki:
-        towns = codes.towns()
-        t = t.filter(t.town_code.isin(list(towns.loc[towns["choiki"] == choiki, "code"])))
-    if sex:
-        t = t.filter(t.seibetsu == sex)
-    if nationality == "日本人住民":
-        t = t.filter(t.kokuseki.isnull())
-    elif nationality == "外国人住民":
-        t = t.filter(t.kokuseki.notnull())
-    elif nationality:
-        t = t.filter(t.kokuseki == nationality)
-    band = ibis.least(t.age // 5, 20)
-    t = t.filter((band >= bands[0]) & (band <= bands[1]))
-    df = t.group_by(band=band, sex=t.seibetsu).aggregate(n=t.count()).to_pandas()
-    df["band"] = df["band"].map(lambda i: AGE_BANDS[int(i)])
-    df["sex"] = df["sex"].map(SEX)
-    labels = AGE_BANDS[bands[0]: bands[1] + 1]
-    return StatTable.from_long("selection", "選択した条件の人口", df.rename(columns={"band": "年齢階級", "sex": "性別"}),
-                               [("年齢階級", labels), ("性別", SEXES)], threshold=threshold)
+@dataclass(frozen=True)
+class Selection:
+    ref: dt.date
+    area: str = ALL_AREAS          # a 町域, or 全域
+    ages: tuple = (0, MAX_AGE)     # years, inclusive; MAX_AGE means "and over"
+    sex: str = BOTH                # 男女計, 男, 女
+    nationality: str = ALL_NATIONS  # 全て, 日本人住民, 外国人住民, or a nationality's name
+
+    def caption(self) -> str:
+        lo, hi = self.ages
+        ages = f"{lo}歳～{'100歳以上' if hi >= MAX_AGE else f'{hi}歳'}"
+        return (f"基準日 {self.ref}／地域 {self.area}／年齢 {ages}／性別 {self.sex}／国籍・地域 {self.nationality}")
+
+    def spec(self) -> dict:
+        return {"ref": self.ref.isoformat(), "area": self.area, "ages": list(self.ages), "sex": self.sex,
+                "nationality": self.nationality}
 
 
-def explorer(deid: Deidentified, threshold: int = 2):
+def age_rows(lo: int, hi: int) -> list[tuple[int, int, str]]:
+    """5-year bands cut to the selected ages: (from, to, label).
+
+    >>> [x[2] for x in age_rows(7, 23)]
+    ['7～9歳', '10～14歳', '15～19歳', '20～23歳']
+    >>> age_rows(95, 100)[-1][2]
+    '100歳以上'
+    """
+    out, a = [], lo
+    while a <= hi:
+        if a >= MAX_AGE:
+            out.append((MAX_AGE, 999, "100歳以上"))
+            break
+        b = min(a - a % 5 + 4, hi, MAX_AGE - 1)
+        out.append((a, b, f"{a}～{b}歳"))
+        a = b + 1
+    return out
+
+
+def selection_table(a, sel: Selection, threshold: int | None = None) -> StatTable:
+    """Residents of a selection by age × sex, cell-key perturbed (logged as an explorer query)."""
+    from ..audit import guard
+    with guard.entry("explore", "explorer", params=sel.spec()) as g:
+        t = a.stock(sel.ref)
+        if sel.area != ALL_AREAS:
+            towns = codes.towns()
+            t = t.filter(t.town.isin(list(towns.loc[towns["choiki"] == sel.area, "code"])))
+        if sel.sex != BOTH:
+            t = t.filter(t.sex == {v: k for k, v in SEX.items()}[sel.sex])
+        if sel.nationality in GROUPS:
+            t = t.filter(t.grp == sel.nationality)
+        elif sel.nationality != ALL_NATIONS:
+            code = {n: c for c, n in codes.names("kokuseki").items()}[sel.nationality]
+            t = t.filter(t.nationality == code)
+        rows = age_rows(*sel.ages)
+        lo, hi = sel.ages
+        t = t.filter((t.age >= lo) & ((t.age <= hi) if hi < MAX_AGE else True))
+        row = ibis.cases(*[((t.age >= a_) & (t.age <= b_), label) for a_, b_, label in rows], else_=UNKNOWN)
+        expr = t.group_by(row=row, sex=t.sex).aggregate(n=t.count(), ks=t.record_key.sum())
+        sexes = SEXES if sel.sex == BOTH else [sel.sex]
+        st = _long("selection", "選択した条件の人口", expr,
+                   [("年齢", [r[2] for r in rows], "row", None), ("性別", sexes, "sex", SEX)], Protect("ckm", 0))
+        g.detail = "cell-key perturbed"
+    if threshold:  # an analyst may raise the floor: perturbed values below it are shown as x
+        st.hidden = (st.perturbed > 0) & (st.perturbed < threshold)
+    return st
+
+
+def downloads(df: pd.DataFrame, sel: Selection) -> str:
+    """Links carrying the shown table as CSV (UTF-8 with BOM) and .xlsx (data: URIs, no server)."""
+    csv = ("\ufeff" + f"# {sel.caption()}\n" + df.to_csv()).encode("utf-8")
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        df.to_excel(xw, sheet_name="選択した条件の人口", startrow=2)
+        xw.sheets["選択した条件の人口"].cell(row=1, column=1, value=sel.caption())
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return (f'<a download="selection.csv" href="data:text/csv;base64,{b64(csv)}">CSVをダウンロード</a>　'
+            f'<a download="selection.xlsx" href="data:{xlsx_type};base64,{b64(buf.getvalue())}">Excelをダウンロード</a>')
+
+
+def explorer(a, threshold: int | None = None):
+    """The widgets: 町域, 年齢 (years), 性別, 国籍・地域, 基準日 (the published dates only)."""
     import ipywidgets as w
-    from IPython.display import display
+    from IPython.display import HTML, display
 
+    from ..reports.display import to_html
     towns = codes.towns()
-    area = w.Dropdown(options=[("全域", None)] + [(c, c) for c in dict.fromkeys(towns["choiki"])], description="町域")
-    ages = w.IntRangeSlider(value=(0, 20), min=0, max=20, description="年齢階級",
-                            readout_format="d")
-    sex = w.ToggleButtons(options=[("男女計", None), ("男", "1"), ("女", "2")], description="性別")
-    nat = w.Dropdown(options=[("全て", None), ("日本人住民", "日本人住民"), ("外国人住民", "外国人住民")]
-                     + [(n, c) for c, n in codes.names("kokuseki").items()], description="国籍・地域")
-    when = w.DatePicker(value=deid.as_of, description="基準日")
-    out = w.Output()
+    area = w.Dropdown(options=[ALL_AREAS] + list(dict.fromkeys(towns["choiki"])), value=ALL_AREAS, description="町域")
+    nat = w.Dropdown(options=[ALL_NATIONS] + GROUPS + list(codes.names("kokuseki").values()), value=ALL_NATIONS,
+                     description="国籍・地域")
+    ages = w.IntRangeSlider(value=(0, MAX_AGE), min=0, max=MAX_AGE, step=1, description="年齢（歳）",
+                            continuous_update=False, layout=w.Layout(width="520px"))
+    sex = w.ToggleButtons(options=[BOTH, "男", "女"], value=BOTH, description="性別")
+    when = w.Dropdown(options=[(str(d), d) for d in a.ref_dates], value=a.as_of, description="基準日")
+    caption, table, links = w.HTML(), w.HTML(), w.HTML()
+    note = w.HTML("<p style='font-size:11px;color:#555'>値はセルキー法で攪乱している（同じ集計対象は常に同じ値。"
+                  "1・2は表示されない。合計は内訳の和と一致しないことがある）。基準日は分析用ストアに公開された日のみ選べる。"
+                  "カーネルを再起動した後は、このセルを再実行すること（表示が古いまま残るため）。</p>")
 
     def update(*_):
-        out.clear_output()
-        with out:
-            st = selection_table(deid, when.value or deid.as_of, area.value, ages.value, sex.value, nat.value, threshold)
-            print(f"{AGE_BANDS[ages.value[0]]}～{AGE_BANDS[ages.value[1]]}（{threshold}人以下は x）")
-            display(st.frame())
+        sel = Selection(when.value, area.value, tuple(ages.value), sex.value, nat.value)
+        lo, hi = ages.value
+        ages.description = f"{lo}～{'100+' if hi >= MAX_AGE else hi}歳"
+        df = selection_table(a, sel, threshold).frame()
+        caption.value = (f"<p><b>{html.escape(sel.caption())}</b>（集計 {dt.datetime.now():%H:%M:%S}）</p>")
+        table.value = to_html(df)
+        links.value = downloads(df, sel)
 
     for widget in (area, ages, sex, nat, when):
         widget.observe(update, names="value")
     update()
-    return w.VBox([w.HBox([area, nat]), ages, sex, when, out])
+    display(HTML("<style>table.juki{border-collapse:collapse;font-size:13px} table.juki td,table.juki th"
+                 "{border:1px solid #bbb;padding:2px 8px} table.juki td.num{text-align:right}</style>"))
+    return w.VBox([w.HBox([area, nat, when]), ages, sex, caption, table, links, note])

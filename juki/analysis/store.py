@@ -1,0 +1,90 @@
+"""Opening the analysis store: read-only, for the roles that may, never the registry.
+
+Every analyst's notebook, the explorer and ``02_population_statistics`` read only this file.
+Several kernels share it (DuckDB opens it read-only in each), instead of each holding a copy.
+Opening a file that is not an analysis store -- the registry above all -- is refused.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from .. import paths
+from ..errors import JukiError
+
+NOT_PUBLISHED = "no analysis store at {path}: an administrator publishes it with 'juki publish-analysis --as-of YYYY-MM-DD'"
+
+
+def resolve(db=None) -> Path:
+    return Path(db) if db else paths.analysis_db()
+
+
+def _meta(path: Path) -> dict:
+    import duckdb
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "stock" not in tables or "juki_meta" not in tables:
+            kind = "the registry store" if "jumin" in tables else "not an analysis store"
+            raise JukiError(f"{path} is {kind}: analysts read only the analysis store")
+        return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM juki_meta").fetchall()}
+    finally:
+        con.close()
+
+
+def check_published(as_of=None, db=None) -> dict:
+    """The analysis store exists and holds ``as_of`` as a reference date; its metadata."""
+    path = resolve(db)
+    if not path.exists():
+        raise JukiError(NOT_PUBLISHED.format(path=path))
+    meta = _meta(path)
+    if as_of and str(as_of) not in meta["ref_dates"]:
+        raise JukiError(f"基準日 {as_of} is not in the analysis store (its reference dates: "
+                        f"{', '.join(meta['ref_dates'])}): publish it with 'juki publish-analysis --as-of {as_of}'")
+    return meta
+
+
+class Analysis:
+    """The analysis store opened read-only through ibis."""
+
+    def __init__(self, db=None):
+        import ibis
+
+        from ..audit import guard
+        self.path = resolve(db)
+        guard.require("open_analysis", self.path.name)
+        self.meta = check_published(None, self.path)
+        self.con = ibis.duckdb.connect(database=str(self.path), read_only=True)
+
+    @property
+    def as_of(self) -> dt.date:
+        return dt.date.fromisoformat(self.meta["as_of"])
+
+    @property
+    def ref_dates(self) -> list[dt.date]:
+        return [dt.date.fromisoformat(d) for d in self.meta["ref_dates"]]
+
+    def ref_date(self, as_of=None) -> dt.date:
+        """A published reference date (the publication's own by default)."""
+        if not as_of:
+            return self.as_of
+        d = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+        if d not in self.ref_dates:
+            raise JukiError(f"基準日 {d} is not in the analysis store (its reference dates: "
+                            f"{', '.join(self.meta['ref_dates'])}): publish it with 'juki publish-analysis --as-of {d}'")
+        return d
+
+    def stock(self, ref_date=None):
+        """Residents on a reference date (one row a person), with their record key."""
+        import ibis
+        d = self.ref_date(ref_date)
+        s = self.con.table("stock")
+        s = s.filter(s.ref_date == ibis.date(d.year, d.month, d.day))
+        return s.join(self.con.table("persons"), "person")
+
+    def events(self):
+        return self.con.table("events").join(self.con.table("persons"), "person")
+
+    def close(self) -> None:
+        self.con.disconnect()
