@@ -85,6 +85,7 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = True):
     guard.require("open_registry", path.name)
     if not path.exists():
         raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
+    warn_if_exposed(path)
     try:
         con = ibis.duckdb.connect(database=str(path), read_only=read_only)
     except duckdb.Error as e:
@@ -98,6 +99,8 @@ def open_duckdb(db, read_only: bool = True, memory: str | None = None) -> duckdb
     path = db_path(db)
     if read_only and not path.exists():
         raise JukiError(f"no store at {path}")
+    if path.exists():
+        warn_if_exposed(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as e:
@@ -172,6 +175,32 @@ class Rewrite:
         self.abandoned = True
 
 
+def _log_head():
+    """The operation log's head, recorded with every store write (a witness outside the log)."""
+    from .audit import oplog
+    try:
+        return oplog.head()
+    except JukiError:
+        return None
+
+
+_WARNED: set = set()
+
+
+def warn_if_exposed(path: Path) -> None:
+    """Say once (per process) when a store is readable by group or others."""
+    import stat
+    import sys
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and str(path) not in _WARNED:
+        _WARNED.add(str(path))
+        print(f"juki: warning: store {path} is readable by group or others (mode {oct(mode & 0o777)}): "
+              f"chmod 600 it", file=sys.stderr)
+
+
 def remove_stale(path: Path) -> None:
     """Temporary files of rewrites that were killed: hidden, never taken for the store."""
     for p in path.parent.glob(f".{path.name}.new-*"):
@@ -215,7 +244,7 @@ def rewrite(path, attach_source: bool = True, memory: str | None = None, schema:
             return
         if source:
             con.execute("DETACH src")
-        set_meta(con, {"written_at": dt.datetime.now().isoformat(timespec="seconds")})
+        set_meta(con, {"written_at": dt.datetime.now().isoformat(timespec="seconds"), "oplog_head": _log_head()})
         con.execute("CHECKPOINT")
         con.close()
         atomic.killpoint("checkpointed")

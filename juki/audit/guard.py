@@ -106,6 +106,9 @@ def has_role(action: str) -> bool:
 @contextlib.contextmanager
 def entry(action: str, target: str, params: dict | None = None, number_accessed: bool = False,
           allowed=None, flag: str | None = None):
+    from .. import session
+    if session.run_dir() is None:
+        oplog.check_ready()           # a use that could not be logged does not happen
     op, account = identify(action, target, params, flag)
     needed = allowed_roles(action, allowed)
     try:

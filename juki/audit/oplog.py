@@ -149,7 +149,7 @@ def _ready_to_append(p: Path, last: dict | None) -> tuple[bytes, str]:
     """The anchor key and a note for the new entry; :class:`Refused` when the log is damaged."""
     a = read_anchor(p)
     if a is None and last is None:
-        return _key(p, create=True), ""                      # a new log
+        return (_key(p, create=True) if p.exists() else b""), ""   # a new log (the key comes with the first entry)
     key = _key(p, create=False)
     problem = _anchor_problem(p, last, key)
     if problem is None and a and last and a["seq"] < last["seq"]:
@@ -163,6 +163,17 @@ def _ready_to_append(p: Path, last: dict | None) -> tuple[bytes, str]:
         raise Refused(f"the operation log is damaged ({problem}): run 'juki audit verify'; "
                       "an administrator must restore it or record the break with 'juki audit acknowledge'")
     return key, ""
+
+
+def check_ready(path: Path | None = None) -> None:
+    """Refuse (before any work is done) when the log cannot take another entry: no unlogged use."""
+    p = Path(path) if path else log_path()
+    if not p.exists():
+        _ready_to_append(p, None)
+        return
+    with open(p, "rb") as fh:
+        line = _last_line(fh)
+    _ready_to_append(p, _link(json.loads(line)) if line else None)
 
 
 def _persons_fields(p: Path, seq: int, persons) -> dict:

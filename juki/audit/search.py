@@ -100,12 +100,11 @@ def search(con, name=None, address=None, birth_date=None, sex=None, limit: int =
         if "address" in ok:
             a = squash(address)
             code = addr_codes.town_code(a)
-            conds_j.append(f"j.town_code = '{code}' AND strpos({addr_codes.normalise_sql('j.genjusho')}, "
-                           f"{addr_codes.normalise_sql('?')}) > 0")
-            args_j.append(a)
-            conds_h.append(f"h.aza_code = '{code}' AND strpos({addr_codes.normalise_sql('h.jusho')}, "
-                           f"{addr_codes.normalise_sql('?')}) > 0")
-            args_h.append(a)
+            norm = addr_codes.normalise(a)
+            conds_j.append(f"j.town_code = ? AND strpos({addr_codes.normalise_sql('j.genjusho')}, ?) > 0")
+            args_j += [code, norm]
+            conds_h.append(f"h.aza_code = ? AND strpos({addr_codes.normalise_sql('h.jusho')}, ?) > 0")
+            args_h += [code, norm]
         if "birth_date" in ok:
             d, prec = (birth_date, None) if isinstance(birth_date, dt.date) else parse_partial(str(birth_date))
             unit = {"Y": "year", "M": "month"}.get(prec)

@@ -121,6 +121,16 @@ def register(con, name: str = "__town_bases") -> None:
     con.unregister(f"{name}_df")
 
 
+def normalise(text: str) -> str:
+    """The normalised form of one address text (:func:`normalise_sql`, run on the value)."""
+    import duckdb
+    con = duckdb.connect()
+    try:
+        return con.execute(f"SELECT {normalise_sql('t')} FROM (SELECT ?::VARCHAR AS t)", [text]).fetchone()[0]
+    finally:
+        con.close()
+
+
 def town_code(text: str | None) -> str | None:
     """The 町丁字 code an address names (the SQL definition, run on one value)."""
     if not text:

@@ -223,8 +223,7 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     present = set(cols)
     missing = [c for c in lay.columns if c not in present]
     derive = [c for c in missing if c in DERIVABLE.get(lay.table, ()) or c.endswith("_prec")]
-    required_missing = [lay.item(c).name for c in missing if c not in derive and not lay.item(c).nullable
-                        and not lay.item(c).applies]
+    required_missing = [lay.item(c).name for c in missing if c not in derive and not lay.item(c).nullable]
     if required_missing:
         raise JukiError(f"{f.name}: required item(s) missing from the file: {', '.join(required_missing[:5])}"
                         + (" …" if len(required_missing) > 5 else "") + " (map them with --profile)")

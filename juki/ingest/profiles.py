@@ -16,8 +16,8 @@ value maps for code items::
 >>> p = Profile.default()
 >>> p.column("jumin", "宛名番号"), p.column("jumin", "外字数（氏名）"), p.column("honnin", "外字数（氏名）")
 ('atena_no', None, 'gaiji_su_shimei')
->>> p.closest("jumin", "宛名番")
-['宛名番号']
+>>> p.closest("jumin", "宛名番")[0]
+'宛名番号'
 """
 from __future__ import annotations
 
@@ -57,9 +57,16 @@ class Profile:
         return None
 
     def closest(self, table: str, header: str, n: int = 3) -> list[str]:
-        names = [i.name for i in LAYOUTS[table].items]
-        by = {squash(x): x for x in names}
-        return [by[m] for m in difflib.get_close_matches(squash(header), list(by), n=n, cutoff=0.5)]
+        """The item names most like ``header``: similarity, with a bonus for a common beginning
+        (宛名コード is nearer 宛名番号 than 住民票コード)."""
+        h = squash(header)
+
+        def score(name: str) -> float:
+            s = squash(name)
+            prefix = len(next((p for p in (s[:k] for k in range(min(len(s), len(h)), 0, -1)) if h.startswith(p)), ""))
+            return difflib.SequenceMatcher(None, h, s).ratio() + 0.5 * prefix / max(len(h), 1)
+        scored = sorted(((score(i.name), i.name) for i in LAYOUTS[table].items), reverse=True)
+        return [name for sc, name in scored[:n] if sc >= 0.4]
 
 
 def load(name: str | None) -> Profile:

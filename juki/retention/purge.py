@@ -73,6 +73,7 @@ class PurgeResult:
     after: dict
     changed: bool
     seconds: float = 0.0
+    persons: list = field(default_factory=list)     # 宛名番号 of the persons whose rows were purged (for the log)
 
     def record(self) -> dict:
         return {"as_of": self.as_of.isoformat(), "operator": self.operator, "dry_run": self.dry_run,
@@ -226,6 +227,7 @@ def apply(db=None, as_of: dt.date | None = None, operator: str = "", policy: Pol
                                                    "only": only}) as g:
         res = _apply(db, as_of, operator, policy, only)
         g.records = sum(r.due for r in res.rules)
+        g.persons = res.persons
         g.detail = "store rewritten" if res.changed else "nothing due"
     return res
 
@@ -248,6 +250,7 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
             rw.abandon()
             return PurgeResult(as_of, False, operator, results, before, before, False, time.perf_counter() - t0)
         by = {r.rule: r for r in results}
+        persons = _persons(con, rules, by)
         for table in STORE_TABLES:
             removed = [f"due__{rule.id}" for rule in rules
                        if rule.table == table and by[rule.id].skipped is None and by[rule.id].due]
@@ -265,11 +268,28 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
             atomic.killpoint(f"copied_{table}")
         store.copy_workbench_tables(con, exclude=("quarantine",))
         after = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in STORE_TABLES}
-        result = PurgeResult(as_of, False, operator, results, before, after, True)
+        result = PurgeResult(as_of, False, operator, results, before, after, True, persons=persons)
         con.execute("INSERT INTO purge_log VALUES (now(), ?, ?, ?)",
                     [as_of, operator, json.dumps(result.record(), ensure_ascii=False)])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _persons(con, rules, by) -> list[str]:
+    """The 宛名番号 of every person whose rows a purge moves or erases (the 本人確認情報 and 送付先情報
+    by their 住民票コード); the log keeps them, so a purge can be found by the person."""
+    parts = []
+    for rule in rules:
+        if by[rule.id].skipped or not by[rule.id].due:
+            continue
+        if rule.table in ("jumin", "jumin_joshu"):
+            parts.append(f"SELECT atena_no FROM due__{rule.id}")
+        elif rule.table in ("honnin", "sofusaki"):
+            parts.append(f"SELECT j.atena_no FROM due__{rule.id} d JOIN (SELECT DISTINCT atena_no, jumin_code FROM src.jumin "
+                         f"UNION SELECT DISTINCT atena_no, jumin_code FROM src.jumin_joshu) j USING (jumin_code)")
+    if not parts:
+        return []
+    return [r[0] for r in con.execute(f"SELECT DISTINCT atena_no FROM ({' UNION ALL '.join(parts)})").fetchall()]
 
 
 def table_digests(db) -> dict:

