@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import time

@@ -3,9 +3,9 @@ so nothing depends on fonts installed on the machine."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib_fontja  # noqa: F401 - registers IPAexGothic and makes it the default
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
-import matplotlib_fontja  # noqa: F401 - registers IPAexGothic and makes it the default
 
 
 def pyramid(table, title: str = "人口ピラミッド"):

@@ -43,7 +43,7 @@ OPERATORS = {
 
 def write_operators(path: Path, me_as: str | None) -> Path:
     lines = ["[settings]", "search_broad_limit = 20", ""]
-    for i, (oid, (name, roles, enabled)) in enumerate(OPERATORS.items()):
+    for oid, (name, roles, enabled) in OPERATORS.items():
         account = ME if oid == me_as else f"juki-test-{oid}"
         lines += ["[[operator]]", f'id = "{oid}"', f'name = "{name}"', f'os_user = "{account}"',
                   f"roles = {roles!r}".replace("'", '"'), f"enabled = {'true' if enabled else 'false'}", ""]

@@ -112,7 +112,7 @@ def vendor_export(path: Path, db, table: str, current_only: bool, bad: bool = Tr
                    ("NUL", lambda r: r.__setitem__("shimei", "山田\x00太郎")),
                    ("fields", None)]
         line = 2 + len(good)
-        for name, f in defects:
+        for _name, f in defects:
             r = dict(base)
             from juki.codes import atena
             a = str(serial) + atena.calc_check_digit(str(serial))

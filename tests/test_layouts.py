@@ -6,8 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from juki.layouts import CLASSES, LAYOUTS, get
-from juki.layouts import render
+from juki.layouts import CLASSES, LAYOUTS, get, render
 
 BETTEN2 = Path(__file__).parent / "data" / "betten2.txt"
 

@@ -319,6 +319,7 @@ def test_review_of_many_failures_completes_and_counts(tmp_path):
 def test_reconciliation_with_a_missing_file_is_not_evaluated(tmp_path, small_db):
     """A store without the 本人確認情報ファイル says so instead of failing every row."""
     import shutil
+
     from juki import store
     from juki.quality.review import review
     path = tmp_path / "nohonnin.duckdb"

@@ -1,7 +1,6 @@
 """Statistics: read only the analysis store, agree with independent counts, balance, lose no one,
 resist differencing, and leak nothing."""
 import datetime as dt
-import json
 import re
 import shutil
 import subprocess
@@ -18,9 +17,9 @@ from juki.analysis.store import Analysis
 from juki.audit.roles import Refused
 from juki.errors import JukiError
 from juki.reports.runner import run_notebook
-from juki.stats import ckm, dp, official, population as P
+from juki.stats import ckm, dp, official
+from juki.stats import population as P
 from juki.stats.explore import Selection, selection_table
-from juki.stats.movements import survey_period
 from juki.stats.release import Release
 from juki.stats.suppression import lines_with_one_hidden, suppress, with_margins
 

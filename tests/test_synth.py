@@ -78,7 +78,7 @@ def test_row_checks_hold_on_every_file(duck):
 
 def test_foreign_residents_carry_kubun_and_japanese_none(duck):
     rows = duck.execute(f"SELECT kokuseki IS NOT NULL, kubun_30_45 IS NOT NULL, count(*) FROM {RESIDENTS} GROUP BY ALL").fetchall()
-    for foreign, has_kubun, n in rows:
+    for foreign, has_kubun, _n in rows:
         assert foreign == has_kubun
     share = duck.execute(f"SELECT avg((kokuseki IS NOT NULL)::INT) FROM {RESIDENTS}").fetchone()[0]
     assert 0.025 < share < 0.06

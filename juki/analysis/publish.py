@@ -128,7 +128,8 @@ def _events(con) -> None:
     con.executemany("INSERT INTO __branch VALUES (?, ?)", list(branch.items()))
     address.register_municipalities(con)
     con.execute(f"CREATE TEMP TABLE __tr AS {residency.sql('transitions', None, name='__reg_jumin')}")
-    con.execute(f"CREATE TEMP TABLE __muni AS {address.municipality_match_sql('SELECT zen_jusho AS t FROM __tr UNION SELECT tenshutsu_yotei_jusho FROM __tr')}")
+    texts = "SELECT zen_jusho AS t FROM __tr UNION SELECT tenshutsu_yotei_jusho FROM __tr"
+    con.execute(f"CREATE TEMP TABLE __muni AS {address.municipality_match_sql(texts)}")
     g = lambda k: f"CASE WHEN {k} IS NULL THEN '{GROUPS['japanese']}' ELSE '{GROUPS['foreign']}' END"  # noqa: E731
     con.execute(f"""CREATE TABLE events AS SELECT
             i.person, t.rireki_no AS seq, t.eff_date, date_trunc('month', t.shori_date)::DATE AS shori_month,

@@ -142,9 +142,10 @@ class AccessAudit:
             return _empty(str(e))
         full = frame()
         last = full.groupby("operator")["at"].max() if len(full) else pd.Series(dtype=object)
+        used_ok = set(full[full["outcome"] == "ok"]["operator"]) if len(full) else set()
         rows = [{"利用者": o.id, "氏名": o.name, "OSアカウント": o.os_user or "（未設定）", "役割": o.role_labels,
                  "有効": "有効" if o.enabled else "無効", "最終利用": last[o.id].strftime("%Y-%m-%d") if o.id in last else "—",
-                 "確認": "無効の利用者に利用あり" if (not o.enabled and o.id in last and (full[full["operator"] == o.id]["outcome"] == "ok").any()) else ""}
+                 "確認": "無効の利用者に利用あり" if (not o.enabled and o.id in used_ok) else ""}
                 for o in ops.values()]
         return pd.DataFrame(rows)
 

@@ -87,6 +87,7 @@ def towns():
 def municipalities():
     """Municipalities used for 前住所 / 転出先, indexed by 6-digit code with check digit."""
     import pandas as pd
+
     from . import municipality
     df = pd.read_csv(DATA / "municipalities.csv", dtype={"code5": str})
     df["code"] = [c + municipality.calc_check_digit(c) for c in df["code5"]]

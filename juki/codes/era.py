@@ -18,8 +18,8 @@ datetime.date(1912, 7, 30)
 datetime.date(2024, 5, 1)
 >>> to_era_code(dt.date(2024, 5, 1))
 '5060501'
->>> [parse_date(x) for x in ('20240501', '2024-05-01', '令和6年5月1日', 'R6.5.1', '5060501', '令和元年5月1日')]
-[datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2024, 5, 1), datetime.date(2019, 5, 1)]
+>>> [str(parse_date(x)) for x in ('20240501', '2024-05-01', '令和6年5月1日', 'R6.5.1', '5060501', '令和元年5月1日')]
+['2024-05-01', '2024-05-01', '2024-05-01', '2024-05-01', '2024-05-01', '2019-05-01']
 >>> parse_date('平成31年5月1日')
 Traceback (most recent call last):
 ...
@@ -32,8 +32,8 @@ ValueError: 2024-02-30 is not a calendar date
 Partial dates (不詳日 of the national standard): the known part and its precision --
 Y year only, M year and month, U nothing known; the date is the first day of what is known.
 
->>> [parse_partial(x) for x in ('19910000', '平成3年不詳', '平成3年5月不詳', '1991-05', '年月日不詳', '20240501')]
-[(datetime.date(1991, 1, 1), 'Y'), (datetime.date(1991, 1, 1), 'Y'), (datetime.date(1991, 5, 1), 'M'), (datetime.date(1991, 5, 1), 'M'), (None, 'U'), (datetime.date(2024, 5, 1), None)]
+>>> [(str(d), p) for d, p in map(parse_partial, ('19910000', '平成3年不詳', '平成3年5月不詳', '1991-05', '年月日不詳', '20240501'))]
+[('1991-01-01', 'Y'), ('1991-01-01', 'Y'), ('1991-05-01', 'M'), ('1991-05-01', 'M'), ('None', 'U'), ('2024-05-01', None)]
 >>> format_partial(dt.date(1991, 5, 1), 'M')
 '平成3年5月（日不詳）'
 """

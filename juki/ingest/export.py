@@ -123,7 +123,6 @@ def export(table: str, out, db=None, profile: str | None = "default", encoding: 
 def _write(con, layout, cols, out: Path, encoding, dates, header):
     fmt = DATE_STYLES[dates]
     kinds = [layout.item(c).type for c in cols]
-    key_pos = [cols.index(k) if k in cols else None for k in layout.key]
     n, keys = 0, []
     h = hashlib.sha256()
     with atomic.replacing(out) as tmp:

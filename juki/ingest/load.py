@@ -209,7 +209,7 @@ def _fast_date(v: str) -> str:
 def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], prof, now) -> FileReport:
     rep = FileReport(f.name, lay.table, st.encoding, st.sha256)
     raw, typed, rej = f"__raw{i}", f"__typed{i}", f"__rej{i}"
-    colspec = ", ".join([f"'_line': 'BIGINT'"] + [f"'{c}': 'VARCHAR'" for c in cols])
+    colspec = ", ".join(["'_line': 'BIGINT'"] + [f"'{c}': 'VARCHAR'" for c in cols])
     con.execute(f"""CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv('{st.path}', columns={{{colspec}}}, header=false,
         auto_detect=false, delim=',', quote='"', escape='"', store_rejects=true, rejects_table='{rej}',
         rejects_scan='{rej}_scan', strict_mode=true, null_padding=false, parallel=true)""")

@@ -12,7 +12,7 @@ from . import CLASSES, LAYOUTS, Layout, get
 
 def _sql_type(item) -> str:
     if item.type == "VARCHAR" and item.length:
-        return f"VARCHAR"  # DuckDB ignores lengths; enforced by quality rules instead
+        return "VARCHAR"  # DuckDB ignores lengths; enforced by quality rules instead
     return item.type
 
 

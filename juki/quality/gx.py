@@ -76,7 +76,6 @@ def validate(violations: dict) -> dict:
     where ``by_class`` is GX's count of unexpected rows per rule class."""
     import great_expectations as gx
     import pandas as pd
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     ctx = gx.get_context(mode="ephemeral")

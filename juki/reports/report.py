@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 
 from .. import atomic, paths
-from ..errors import JukiError
 from ..codes.era import to_wareki
+from ..errors import JukiError
 from .runner import run_notebook
 
 REPORTS = [
@@ -120,7 +120,7 @@ def build(as_of: dt.date, db=None, reports_dir=None, flag: str | None = None, pr
 
 def _write_index(folder: Path, as_of: dt.date, entries, ok: bool) -> None:
     rows = []
-    for nb, title, res in entries:
+    for _nb, title, res in entries:
         rel = res.folder.name
         if res.ok:
             link = f'<a href="{html.escape(rel)}/{html.escape(res.html.name)}">{html.escape(title)}</a>'

@@ -17,6 +17,7 @@ def headline(result: PurgeResult) -> str:
 
 def counts_table(result: PurgeResult):
     import pandas as pd
+
     from ..layouts import LAYOUTS
     names = {t: LAYOUTS[t].file for t in LAYOUTS} | {"jumin_joshu": "除票ストア", "quarantine": "隔離した行"}
     return pd.DataFrame({"実行前": result.before, "実行後": result.after}).rename(index=names)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .suppression import with_margins
 from .stattable import StatTable
+from .suppression import with_margins
 
 
 def release(table: StatTable, epsilon: float) -> tuple[StatTable, float]:

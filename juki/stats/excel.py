@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import atomic
-from .stattable import INTERNAL, StatTable
+from .stattable import INTERNAL
+
 
 def _sheet_name(title: str, used: set) -> str:
     # the title without its dates (parenthesised parts holding a digit), as Excel allows

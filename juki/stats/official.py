@@ -77,7 +77,9 @@ def survey_row_table(a, year: int) -> pd.DataFrame:
         p = pop if grp == TOTAL_GROUP else pop[pop["grp"] == grp]
         m = mv if grp == TOTAL_GROUP else mv[mv["grp"] == grp]
         c = m.groupby("cat")["n"].sum().to_dict()
-        g = lambda k: int(c.get(k, 0))  # noqa: E731
+
+        def g(k, c=c):
+            return int(c.get(k, 0))
         men, women = int(p[p["sex"] == "1"]["n"].sum()), int(p[p["sex"] == "2"]["n"].sum())
         total = men + women
         if grp == TOTAL_GROUP:
@@ -92,7 +94,9 @@ def survey_row_table(a, year: int) -> pd.DataFrame:
         natural = g("出生") - g("死亡")
         social = change - natural
         base = total - change
-        rate = lambda x: round(100 * x / base, 2) if base else None  # noqa: E731
+
+        def rate(x, base=base):
+            return round(100 * x / base, 2) if base else None
         rows.append({"区分": grp, "人口 男": men, "人口 女": women, "人口 計": total, "世帯数": households,
                      "転入者数 国内": g("転入(国内)"), "転入者数 国外": g("転入(国外)"),
                      "転入者数 計": g("転入(国内)") + g("転入(国外)"), "出生者数": g("出生"),
@@ -153,7 +157,7 @@ def _break_kinds(e, persons: list) -> pd.DataFrame:
         return pd.DataFrame({"記録の種類": [], "人数": []})
     ev = e.filter(e.person.isin(persons)).order_by(["person", "seq"]).to_pandas()
     kinds = {}
-    for person, g in ev.groupby("person"):
+    for _person, g in ev.groupby("person"):
         eff = g["eff_date"].tolist()
         if any(b < a for a, b in zip(eff, eff[1:])):
             k = "処理の前後が履歴番号と逆（遡った消除・遅れた処理）"
@@ -237,7 +241,8 @@ def three_bands(a, ref: dt.date, level: str = "choiki", protect: Protect = OFFIC
                [(label, ordered, "town", mapping), ("年齢3区分", THREE_BANDS, "b", lambda i: THREE_BANDS[int(i)])], protect)
     vals = st.frame(published=True)
     known = st.counts[:, :3].sum(axis=1)
-    shares = pd.DataFrame({f"{c}の割合(%)": np.where((known > 0) & ~st.hidden[:, i], np.round(100 * st.counts[:, i] / np.maximum(known, 1), 1), np.nan)
+    pct = lambda i: np.round(100 * st.counts[:, i] / np.maximum(known, 1), 1)  # noqa: E731
+    shares = pd.DataFrame({f"{c}の割合(%)": np.where((known > 0) & ~st.hidden[:, i], pct(i), np.nan)
                            for i, c in enumerate(THREE_BANDS[:3])}, index=vals.index)
     return st, shares.astype(object).where(shares.notna(), "x")
 

@@ -11,10 +11,10 @@ writable by group or others -- so an analyst cannot write one).
 (3, False)
 >>> p.check_threshold(0, can_go_below=True)
 (0, True)
->>> p.check_threshold(1, can_go_below=False)
+>>> p.check_threshold(1, can_go_below=False)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-juki.audit.roles.Refused: threshold 1 is below the disclosure floor 2 (data/disclosure.toml): only an administrator may run below it, and the output is marked 内部資料・公表不可
+juki.audit.roles.Refused: threshold 1 is below the disclosure floor 2 (data/disclosure.toml): only an administrator ...
 """
 from __future__ import annotations
 
