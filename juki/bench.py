@@ -1,145 +1,232 @@
-"""``juki bench``: wall time and peak memory of the main jobs, each in its own process.
+"""``juki bench``: wall time and peak memory of each job at each city size.
 
-Results are printed and written to ``bench/results.json`` (one entry per step, with the
-machine's CPU count), so later issues add their steps here and notes quote the figures.
+Each step is one ``juki`` command run in its own child process, exactly as an operator would
+run it; the parent reads the child's peak resident memory from ``wait4`` (the largest single
+process of the step, the notebook kernel included).  Results go to ``bench/results.json``
+(keyed by size, with the machine) and ``bench/scaling.png``; ``bench/README.md`` explains them.
+
+>>> [s.name for s in STEPS][:3]
+['generate', 'review', 'publish']
+>>> per_resident({"wall_s": 50.0, "peak_mib": 1000.0}, 500_000)
+{'us_per_resident': 100.0, 'kib_per_resident': 2.05}
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from . import paths
+from . import atomic, paths
+from .errors import JukiError
 
-
-def _measure(cmd: list[str], env=None) -> dict:
-    """Run a command in a child process; wall seconds and its peak RSS (MiB)."""
-    t0 = time.perf_counter()
-    # each step runs in a fresh child so RUSAGE_CHILDREN's max is that step's (via a wrapper)
-    wrapper = [sys.executable, "-c",
-               "import resource,subprocess,sys,json;"
-               "r=subprocess.run(sys.argv[1:]);"
-               "m=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
-               "print('@@PEAK@@'+json.dumps(m),file=sys.stderr);sys.exit(r.returncode)"] + cmd
-    p = subprocess.run(wrapper, capture_output=True, text=True, env=env)
-    stdout = p.stdout
-    wall = time.perf_counter() - t0
-    peak_kib = 0
-    for line in p.stderr.splitlines():
-        if line.startswith("@@PEAK@@"):
-            peak_kib = json.loads(line[8:])
-    if p.returncode != 0:
-        err = [ln for ln in p.stderr.splitlines() if ln and not ln.startswith("@@PEAK@@")]
-        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {err[-1] if err else p.returncode}")
-    return {"wall_s": round(wall, 2), "peak_mib": round(peak_kib / 1024, 1)}, stdout
+AS_OF = "2026-04-01"
 
 
-INPROC = {
-    "quality_rules": """
-import datetime as dt, json, sys, time
-from juki import store
-from juki.quality.evaluate import baseline_counts, violations
-from juki.quality.gx import validate
-con = store.connect(sys.argv[1]); as_of = dt.date.fromisoformat(store.meta(con)["as_of"])
-t = time.perf_counter(); v = {x: violations(con, x, as_of) for x in ("jumin", "honnin", "sofusaki")}; duck_s = time.perf_counter() - t
-import great_expectations  # import time is not rule evaluation
-t = time.perf_counter(); validate(v); gx_s = time.perf_counter() - t
-t = time.perf_counter(); [baseline_counts(con, x, as_of) for x in ("jumin", "honnin", "sofusaki")]; base_s = time.perf_counter() - t
-print(json.dumps({"duckdb_s": round(duck_s, 2), "gx_s": round(gx_s, 2), "rule_evaluation_s": round(duck_s + gx_s, 2),
-                  "one_pass_sql_s": round(base_s, 2), "ratio": round((duck_s + gx_s) / base_s, 2)}))
-""",
-    "statistics_queries": """
-import datetime as dt, json, sys, time
-from juki.privacy import Deidentified
-from juki.stats import tables as T
-t = time.perf_counter(); d = Deidentified(sys.argv[1]); build_s = time.perf_counter() - t
-as_of = d.as_of; s, e = T.default_period(as_of)
-t = time.perf_counter(); T.all_tables(d, as_of, s, e); q_s = time.perf_counter() - t
-print(json.dumps({"deidentify_s": round(build_s, 2), "queries_s": round(q_s, 2), "total_s": round(build_s + q_s, 2)}))
-""",
-    "purge_apply": """
-import json, sys
-from juki.retention import apply
-r = apply(sys.argv[1], None, operator="bench")
-print(json.dumps({"rows_due": sum(x.due for x in r.rules), "seconds": round(r.seconds, 2)}))
-""",
-}
+@dataclass(frozen=True)
+class Ctx:
+    folder: Path          # bench/
+    db: Path              # the bench city's registry store
+    residents: int
+    seed: int
+    rows: tuple           # load sizes
 
-INPROC["load"] = """
-import json, os, sys, time, duckdb
-from pathlib import Path
-db = sys.argv[1]; folder = Path(db).parent
-src = folder / "bench-load-source.csv"; csv_path = folder / "bench-load-500k-cp932.csv"; dst = folder / "bench-load.duckdb"
-from juki.ingest import export, load
-export("jumin", src, db=db, encoding="utf-8", dates="wareki")
-with open(src, encoding="utf-8", newline="") as fi, open(csv_path, "w", encoding="cp932", errors="replace", newline="") as fo:
-    for n, line in enumerate(fi):
-        if n > 500_000:
-            break
-        fo.write(line)
-src.unlink()
-for p in (dst, Path(str(dst) + ".wal")):
-    p.unlink(missing_ok=True)
-t = time.perf_counter(); rep = load(csv_path, "jumin", db=dst, encoding="cp932"); s = time.perf_counter() - t
-print(json.dumps({"rows_read": rep.read, "loaded": rep.loaded, "quarantined": rep.quarantined, "load_s": round(s, 2)}))
-"""
+    @property
+    def analysis(self) -> Path:
+        return self.db.with_name("bench-analysis.duckdb")
 
-STEPS = ("generate", "overview", "quality", "quality_rules", "statistics", "statistics_queries", "purge", "report",
-         "load")
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    what: str
+    command: Callable[[Ctx], list]          # the juki arguments
+    prepare: Callable[[Ctx], None] | None = None
+
+
+def _juki(*args) -> list:
+    return [sys.executable, "-m", "juki", *map(str, args)]
+
+
+def _copy_for_purge(c: Ctx) -> None:
+    shutil.copy(c.db, c.db.with_name("bench-purge.duckdb"))
+
+
+STEPS = (
+    Step("generate", "juki generate", lambda c: _juki("generate", "--residents", c.residents, "--seed", c.seed,
+                                                      "--as-of", AS_OF, "--db", c.db, "--force", "--quiet")),
+    Step("review", "01_data_quality", lambda c: _juki("run", "01_data_quality", "--db", c.db)),
+    Step("publish", "juki publish-analysis", lambda c: _juki("publish-analysis", "--db", c.db, "--out", c.analysis)),
+    Step("statistics", "02_population_statistics", lambda c: _juki("run", "02_population_statistics", "--db", c.analysis)),
+    Step("purge", "juki purge (a copy)", lambda c: _juki("purge", "--db", c.db.with_name("bench-purge.duckdb"),
+                                                         "--as-of", AS_OF), _copy_for_purge),
+    Step("report", "juki report (all notebooks)", lambda c: _juki("report", "--as-of", AS_OF, "--db", c.db)),
+)
+NAMES = [s.name for s in STEPS] + ["load"]
+
+
+def measure(cmd: list, env: dict) -> tuple[dict, str]:
+    """Run ``cmd``; its wall seconds and peak RSS (MiB), from the kernel's accounting of the child
+    (``wait4``: the child and the descendants it waited for, e.g. a notebook kernel)."""
+    import tempfile
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if p.returncode:
+        lines = [ln for ln in stderr.splitlines() if ln.strip()]
+        raise JukiError(f"bench: {' '.join(map(str, cmd[3:5]))} failed: {lines[-1] if lines else p.returncode}")
+    return {"wall_s": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1)}, stdout
+
+
+def per_resident(r: dict, residents: int) -> dict:
+    return {"us_per_resident": round(r["wall_s"] * 1e6 / residents, 2),
+            "kib_per_resident": round(r["peak_mib"] * 1024 / residents, 2)}
+
+
+def write_vendor_export(db: Path, out: Path, rows: int) -> int:
+    """A resident-record system's "full data" export of the 住民基本台帳ファイル, as another system
+    writes it: PIA item names as the header, YYYYMMDD dates, cp932, CRLF.  Not ``juki export``
+    (that is a round trip); DuckDB writes UTF-8 and this re-encodes it in a stream."""
+    import duckdb
+
+    from .layouts import LAYOUTS
+    lay = LAYOUTS["jumin"]
+    sel = []
+    for i in lay.items:
+        col = i.column
+        if i.type == "DATE":
+            prec = f"{col}_prec" if i.partial else None
+            v = (f"CASE {prec} WHEN 'Y' THEN strftime({col}, '%Y') || '0000' WHEN 'M' THEN strftime({col}, '%Y%m') || '00' "
+                 f"ELSE strftime({col}, '%Y%m%d') END") if prec else f"strftime({col}, '%Y%m%d')"
+        else:
+            v = f"CAST({col} AS VARCHAR)"
+        sel.append(f'{v} AS "{i.name}"')
+    utf8 = out.with_suffix(".utf8.tmp")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        n = con.execute(f"SELECT least(count(*), {int(rows)}) FROM jumin").fetchone()[0]
+        con.execute(f"COPY (SELECT {', '.join(sel)} FROM jumin ORDER BY atena_no, rireki_no LIMIT {int(rows)}) "
+                    f"TO '{utf8}' (HEADER, DELIMITER ',', QUOTE '\"')")
+    finally:
+        con.close()
+    with atomic.replacing(out) as tmp, open(utf8, encoding="utf-8", newline="") as fi, \
+            open(tmp, "w", encoding="cp932", errors="replace", newline="") as fo:
+        while chunk := fi.read(1 << 22):
+            fo.write(chunk.replace("\r\n", "\n").replace("\n", "\r\n"))
+    utf8.unlink()
+    return n
 
 
 def run_bench(a) -> int:
-    import shutil
-    root = paths.root()
-    db = Path(a.db) if a.db else root / "bench" / "bench.duckdb"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    steps = [s.strip() for s in a.steps.split(",") if s.strip()]
-    bad = [s for s in steps if s not in STEPS]
+    folder = paths.root() / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = _ints(a.residents, "--residents")
+    rows = tuple(_ints(a.rows, "--rows")) if a.rows else (500_000,)
+    want = [s.strip() for s in (a.steps or ",".join(NAMES)).split(",") if s.strip()]
+    bad = [s for s in want if s not in NAMES]
     if bad:
-        from .errors import JukiError
-        raise JukiError(f"unknown bench step(s) {', '.join(bad)}; known: {', '.join(STEPS)}")
-    results = {"date": dt.datetime.now().isoformat(timespec="seconds"), "cpus": os.cpu_count(),
-               "residents": a.residents, "steps": {}}
-    juki = [sys.executable, "-m", "juki"]
-    env = {**os.environ, "JUKI_DB": str(db), "JUKI_REPORTS": str(root / "bench" / "reports"),
-           "JUKI_OPLOG": str(root / "bench" / "oplog.jsonl")}
-    as_of = "2026-04-01"
-    for step in steps:
-        extra = None
-        if step == "generate":
-            cmd = juki + ["generate", "--residents", str(a.residents), "--seed", str(a.seed),
-                          "--as-of", as_of, "--db", str(db), "--quiet"]
-        elif step == "overview":
-            cmd = juki + ["run", "00_overview", "--db", str(db)]
-        elif step == "quality":
-            cmd = juki + ["run", "01_data_quality", "--db", str(db)]
-        elif step == "statistics":
-            cmd = juki + ["run", "02_population_statistics", "--db", str(db)]
-        elif step == "report":
-            cmd = juki + ["report", "--as-of", as_of, "--db", str(db)]
-        elif step == "purge":
-            copy = db.with_name("bench-purge.duckdb")
-            shutil.copy(db, copy)
-            cmd = [sys.executable, "-c", INPROC["purge_apply"], str(copy)]
-        else:
-            cmd = [sys.executable, "-c", INPROC[step], str(db)]
-        r, out = _measure(cmd, env)
-        if step in INPROC or step == "purge":
-            with contextlib.suppress(Exception):
-                extra = json.loads(out.strip().splitlines()[-1])
-                r.update(extra)
-        results["steps"][step] = r
-        print(f"{step:20s} wall {r['wall_s']:8.2f} s   peak {r['peak_mib']:8.1f} MiB"
-              + (f"   {extra}" if extra else ""), flush=True)
-    out = root / "bench" / "results.json"
-    old = json.loads(out.read_text()) if out.exists() else {}
-    old[f"{a.residents}"] = results
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(old, indent=2), encoding="utf-8")
-    os.replace(tmp, out)
+        raise JukiError(f"unknown bench step(s) {', '.join(bad)}; known: {', '.join(NAMES)}")
+    env = {**os.environ, "JUKI_REPORTS": str(folder / "reports"), "JUKI_OPLOG": str(folder / "oplog.jsonl"),
+           "JUKI_ANALYSIS_DB": str(folder / "bench-analysis.duckdb"), "GX_ANALYTICS_ENABLED": "false"}
+    results = _read(folder / "results.json")
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+    for n in sizes:
+        c = Ctx(folder, Path(a.db) if a.db else folder / "bench.duckdb", n, a.seed, rows)
+        entry = results.setdefault("runs", {}).setdefault(str(n), {"steps": {}})
+        entry.update(date=dt.datetime.now().isoformat(timespec="seconds"), seed=a.seed, as_of=AS_OF)
+        for step in STEPS:
+            if step.name not in want:
+                continue
+            if step.prepare:
+                step.prepare(c)
+            r, _ = measure(step.command(c), env)
+            entry["steps"][step.name] = {**r, **per_resident(r, n)}
+            _say(n, step.what, r)
+            _save(folder, results)
+        if "load" in want:
+            for size in rows:
+                src = folder / f"bench-load-{size}.csv"
+                got = write_vendor_export(c.db, src, size)
+                if got < size:
+                    print(f"{n:>9,}  load {size:,}: the city has only {got:,} rows; skipped", flush=True)
+                    src.unlink()
+                    continue
+                dst = folder / "bench-load.duckdb"
+                dst.unlink(missing_ok=True)
+                r, _ = measure(_juki("load", src, "--file", "jumin", "--encoding", "cp932", "--db", dst), env)
+                r["rows_per_s"] = round(size / r["wall_s"])
+                entry["steps"][f"load_{size}"] = r
+                _say(n, f"juki load {size:,} rows cp932", r)
+                src.unlink()
+                dst.unlink(missing_ok=True)
+                _save(folder, results)
+    chart(results, folder / "scaling.png")
     return 0
+
+
+def _say(n, what, r):
+    extra = f"  {r['rows_per_s']:,} rows/s" if "rows_per_s" in r else ""
+    print(f"{n:>9,}  {what:32s} {r['wall_s']:9.1f} s  {r['peak_mib']:9.0f} MiB{extra}", flush=True)
+
+
+def _ints(text: str, flag: str) -> list[int]:
+    try:
+        v = [int(x.replace("_", "")) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise JukiError(f"{flag} takes whole numbers separated by commas (got {text!r})") from None
+    if not v or min(v) <= 0:
+        raise JukiError(f"{flag} takes positive numbers (got {text!r})")
+    return v
+
+
+def _read(p: Path) -> dict:
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+        return d if "runs" in d else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save(folder: Path, results: dict) -> None:
+    atomic.atomic_write_json(folder / "results.json", results)
+
+
+def chart(results: dict, out: Path) -> None:
+    """Cost per resident of each step against city size: flat or falling lines mean linear cost."""
+    runs = results.get("runs", {})
+    if len(runs) < 1:
+        return
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    sizes = sorted(int(k) for k in runs)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    names = sorted({s for k in runs for s in runs[k]["steps"] if not s.startswith("load_")})
+    for s in names:
+        xs = [n for n in sizes if s in runs[str(n)]["steps"]]
+        ax1.plot(xs, [runs[str(n)]["steps"][s]["wall_s"] * 1e6 / n for n in xs], marker="o", label=s)
+        ax2.plot(xs, [runs[str(n)]["steps"][s]["peak_mib"] * 1024 / n for n in xs], marker="o", label=s)
+    for ax, t in ((ax1, "wall time per resident (µs)"), (ax2, "peak RSS per resident (KiB)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("residents")
+        ax.set_title(t)
+        ax.grid(alpha=.3)
+    ax1.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic.replacing(out) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)

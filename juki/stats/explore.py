@@ -115,21 +115,23 @@ def explorer(a, threshold: int | None = None):
     area = w.Dropdown(options=[ALL_AREAS] + list(dict.fromkeys(towns["choiki"])), value=ALL_AREAS, description="町域")
     nat = w.Dropdown(options=[ALL_NATIONS] + GROUPS + list(codes.names("kokuseki").values()), value=ALL_NATIONS,
                      description="国籍・地域")
-    ages = w.IntRangeSlider(value=(0, MAX_AGE), min=0, max=MAX_AGE, step=1, description="年齢（歳）",
-                            continuous_update=False, layout=w.Layout(width="520px"))
+    ages = w.IntRangeSlider(value=(0, MAX_AGE), min=0, max=MAX_AGE, step=1, description="年齢", readout=False,
+                            continuous_update=False, layout=w.Layout(width="620px"),
+                            style={"description_width": "170px"})
     sex = w.ToggleButtons(options=[BOTH, "男", "女"], value=BOTH, description="性別")
     when = w.Dropdown(options=[(str(d), d) for d in a.ref_dates], value=a.as_of, description="基準日")
     caption, table, links = w.HTML(), w.HTML(), w.HTML()
     note = w.HTML("<p style='font-size:11px;color:#555'>値はセルキー法で攪乱している（同じ集計対象は常に同じ値。"
                   "1・2は表示されない。合計は内訳の和と一致しないことがある）。基準日は分析用ストアに公開された日のみ選べる。"
-                  "カーネルを再起動した後は、このセルを再実行すること（表示が古いまま残るため）。</p>")
+                  "JupyterLabでカーネルを再起動した後は、このセルを再実行すること（表示が古いまま残るため）。"
+                  "アプリ（juki explore）では、ページを再読み込みすると新しい集計で始まる。</p>")
 
     def update(*_):
         sel = Selection(when.value, area.value, tuple(ages.value), sex.value, nat.value)
         lo, hi = ages.value
-        ages.description = f"{lo}～{'100+' if hi >= MAX_AGE else hi}歳"
+        ages.description = f"年齢 {lo}～{'100歳以上' if hi >= MAX_AGE else f'{hi}歳'}"
         df = selection_table(a, sel, threshold).frame()
-        caption.value = (f"<p><b>{html.escape(sel.caption())}</b>（集計 {dt.datetime.now():%H:%M:%S}）</p>")
+        caption.value = (f"<p class='juki-caption'><b>{html.escape(sel.caption())}</b>（集計 {dt.datetime.now():%H:%M:%S}）</p>")
         table.value = to_html(df)
         links.value = downloads(df, sel)
 

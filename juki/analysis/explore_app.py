@@ -1,0 +1,69 @@
+"""``juki explore``: the explorer notebook served as an app by Voilà.
+
+Voilà shows the widgets and their output only (no code cells, no kernel prompt; a browser cannot
+send code to the kernel).  The server listens on 127.0.0.1 only and asks for a token made
+fresh for each start, so another account on the same machine cannot open the analyst's page.
+The kernel runs as the analyst's OS account and reads the analysis store named by
+``JUKI_ANALYSIS_DB``; it never opens the registry.  Nothing loads from the internet: the
+``juki`` template drops the lab template's CDN stylesheets (Voilà's own bundle has the icons).
+
+>>> cmd = command(8866, "tok")
+>>> "--Voila.ip=127.0.0.1" in cmd, "--strip_sources=True" in cmd, any("cdn" in c for c in cmd)
+(True, True, False)
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from .. import paths
+from ..errors import JukiError
+
+NOTEBOOK = "explore.ipynb"
+#: ``voila/templates/juki``: Voilà's lab template without CDN stylesheets (a data dir for JUPYTER_PATH).
+TEMPLATES = Path(__file__).resolve().parent
+
+
+def command(port: int, token: str) -> list[str]:
+    nb = paths.notebooks() / NOTEBOOK
+    return [sys.executable, "-m", "voila", str(nb), f"--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
+            "--strip_sources=True", "--show_tracebacks=False", f"--Voila.token={token}",
+            "--template=juki", f"--Voila.root_dir={paths.notebooks()}"]
+
+
+def environment(analysis_db) -> dict:
+    """The server's environment: the analysis store it serves, GX analytics off, umask kept."""
+    from . import store as astore
+    db = Path(analysis_db) if analysis_db else paths.analysis_db()
+    astore.check_published(None, str(db))        # one-line error when nothing is published
+    jupyter_path = os.pathsep.join(p for p in (str(TEMPLATES), os.environ.get("JUPYTER_PATH", "")) if p)
+    return {**os.environ, "JUKI_ANALYSIS_DB": str(db.resolve()), "GX_ANALYTICS_ENABLED": "false",
+            "JUPYTER_PATH": jupyter_path}
+
+
+def url(port: int, token: str) -> str:
+    return f"http://127.0.0.1:{port}/?token={token}"
+
+
+def serve(port: int = 8866, analysis_db=None, open_browser: bool = False) -> int:
+    """Run the Voilà server until interrupted; prints the address to open."""
+    if not 1024 <= port <= 65535:
+        raise JukiError(f"--port must be between 1024 and 65535 (got {port})")
+    if not (paths.notebooks() / NOTEBOOK).exists():
+        raise JukiError(f"no {NOTEBOOK} in {paths.notebooks()}: run juki from its checkout (or set JUKI_HOME)")
+    env = environment(analysis_db)
+    token = secrets.token_urlsafe(24)
+    print(f"explorer: {url(port, token)}  (127.0.0.1 only; Ctrl-C stops it)", flush=True)
+    if open_browser:
+        import webbrowser
+        webbrowser.open(url(port, token))
+    proc = subprocess.Popen(command(port, token), env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+        return 0

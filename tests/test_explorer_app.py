@@ -1,0 +1,167 @@
+"""``juki explore`` in a real browser: Voilà serves the explorer on 127.0.0.1, headless Chromium
+changes every widget and sees the table follow, the download carries the shown table, nothing
+is fetched from the internet, and each query is logged without its numbers.
+
+Needs Debian's Chromium (``apt-get install chromium``) and Playwright (a dev dependency); the
+test says so and skips when the browser is absent -- it never passes without a browser.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import AS_OF
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, small_db):
+    from juki.analysis.publish import publish
+    folder = tmp_path_factory.mktemp("explore")
+    analysis = folder / "analysis.duckdb"
+    publish(db=small_db, as_of=AS_OF, out=analysis)
+    port = _free_port()
+    env = {**os.environ, "JUKI_ANALYSIS_DB": str(analysis)}
+    proc = subprocess.Popen([sys.executable, "-m", "juki", "explore", "--no-browser", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", first)
+    assert m, f"juki explore printed no address: {first!r} {proc.stderr.read() if proc.poll() is not None else ''}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.3)
+    yield m.group(1), port, folder
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency (bin/setup installs it)")
+    url, _, folder = server
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        ctx = browser.new_context(viewport={"width": 1280, "height": 1300}, accept_downloads=True)
+        pg = ctx.new_page()
+        external = []
+        pg.route("**/*", lambda r: (external.append(r.request.url), r.abort())
+                 if not r.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+                 else r.continue_())
+        pg.goto(url)
+        pg.wait_for_selector("text=基準日", timeout=120_000)
+        pg.wait_for_selector("table.juki", timeout=120_000)
+        pg.external = external
+        pg.folder = folder
+        yield pg
+        browser.close()
+
+
+def _caption(pg) -> str:
+    return pg.locator("p.juki-caption").inner_text()
+
+
+def _changes(pg, action, expect: str, timings: dict, name: str) -> str:
+    t0 = time.perf_counter()
+    action()
+    pg.wait_for_function("t => (document.querySelector('p.juki-caption') || {innerText: ''}).innerText.includes(t)", arg=expect,
+                         timeout=60_000)
+    timings[name] = time.perf_counter() - t0
+    return _caption(pg)
+
+
+def _select(pg, label: str, option: str):
+    pg.locator(f".widget-dropdown:has(label:text-is('{label}')) select").select_option(label=option)
+
+
+def test_the_explorer_app_follows_every_widget(page, server):
+    pg = page
+    timings = {}
+    # no code cells, no kernel prompt
+    assert "session.begin" not in pg.inner_text("body") and pg.locator(".cm-editor, .jp-InputPrompt:visible").count() == 0
+    assert "全域" in _caption(pg) and str(AS_OF) in _caption(pg)
+
+    _changes(pg, lambda: _select(pg, "町域", "松戸"), "地域 松戸", timings, "町域")
+    _changes(pg, lambda: _select(pg, "国籍・地域", "日本人住民"), "国籍・地域 日本人住民", timings, "国籍・地域")
+    other = [o for o in pg.locator(".widget-dropdown:has(label:text-is('基準日')) option").all_inner_texts()
+             if o != str(AS_OF)][0]
+    _changes(pg, lambda: _select(pg, "基準日", other), f"基準日 {other}", timings, "基準日")
+    _changes(pg, lambda: pg.get_by_role("button", name="女", exact=True).click(), "性別 女", timings, "性別")
+    header = pg.locator("table.juki thead").inner_text()
+    assert "女" in header and "男" not in header
+
+    handle = pg.locator(".noUi-handle-lower").first
+    handle.focus()
+    for _ in range(10):
+        handle.press("ArrowRight")
+    caption = _changes(pg, lambda: handle.press("ArrowRight"), "年齢 11歳", timings, "年齢")
+    assert "年齢 11歳～100歳以上" in caption
+    rows = pg.locator("table.juki tbody th").all_inner_texts()
+    assert rows[0] == "11～14歳", rows[:3]
+
+    # 全域 again stays selected (an explicit option, not a blank)
+    caption = _changes(pg, lambda: _select(pg, "町域", "全域"), "地域 全域", timings, "町域（全域に戻す）")
+    assert pg.locator(".widget-dropdown:has(label:text-is('町域')) select").input_value() != ""
+
+    # the download carries the shown table as CSV with a BOM and the caption
+    with pg.expect_download() as d:
+        pg.get_by_text("CSVをダウンロード").click()
+    data = Path(d.value.path()).read_bytes()
+    assert data.startswith("\ufeff".encode()) and "地域 全域".encode() in data and "11～14歳".encode() in data
+
+    shot = pg.folder / "explorer.png"
+    pg.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("JUKI_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["JUKI_SCREENSHOTS"]) / "explorer.png")
+    assert pg.external == [], f"the page tried to load from the internet: {pg.external[:3]}"
+    print("explorer update times (s): " + json.dumps({k: round(v, 2) for k, v in timings.items()}, ensure_ascii=False))
+
+
+def test_every_explorer_query_is_logged_without_numbers(page):
+    from juki.audit import oplog
+    entries = [e for e in oplog.entries() if e["action"] == "explore"]
+    assert len(entries) >= 6
+    last = entries[-1]
+    assert last["params"]["area"] == "全域" and last["params"]["sex"] == "女"
+    assert last["operator"] == "tester"
+    text = json.dumps(entries, ensure_ascii=False)
+    assert "perturbed" in text and not re.search(r'"(n|value|count)"\s*:', text)
+
+
+def test_the_server_listens_on_loopback_and_needs_its_token(server):
+    import http.client
+    url, port, _ = server
+
+    def status(path: str) -> tuple[int, str]:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.getheader("Location") or ""
+    code, where = status("/")
+    assert code in (302, 401, 403) and ("login" in where or code != 302), (code, where)
+    assert status(url.split(str(port), 1)[1])[0] == 200
+    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout if shutil.which("ss") else ""
+    for line in out.splitlines():
+        if f":{port} " in line:
+            assert "127.0.0.1:" in line, line
