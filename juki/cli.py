@@ -161,7 +161,8 @@ def cmd_generate(a) -> int:
     path, rows = generate_store(residents=a.residents, preset=a.preset, seed=a.seed, as_of=a.as_of, db=a.db,
                                 force=a.force, chunk=a.chunk, progress=_progress(a.quiet))
     print(f"generated {rows['residents']:,} residents as of {rows['as_of']} (seed {a.seed}) into {path}: "
-          + ", ".join(f"{k} {v:,}" for k, v in rows["tables"].items()))
+          + ", ".join(f"{k} {v:,}" for k, v in rows["tables"].items())
+          + f" (writing {rows['seconds']['insert']:.0f} s, city-wide sequences {rows['seconds']['finish']:.0f} s)")
     return 0
 
 

@@ -43,16 +43,26 @@ WORKBENCH_DDL = {
 
 # ---------------------------------------------------------------- machine settings
 
-def memory_limit() -> str:
-    """DuckDB's memory limit: ``JUKI_DUCKDB_MEMORY`` (e.g. ``4GB``) or 40% of this machine's RAM."""
+def memory_limit(job: str = "query") -> str:
+    """DuckDB's memory limit: ``JUKI_DUCKDB_MEMORY`` (e.g. ``4GB``), else 40% of this machine's
+    RAM for queries, and at most 2 GB for writing a new store (generation): DuckDB keeps the
+    pages it writes in memory up to its limit, so a writer's footprint would grow with the city
+    while it gains nothing from the cache.
+
+    >>> import os; os.environ["JUKI_DUCKDB_MEMORY"] = "3GB"; memory_limit(), memory_limit("write")
+    ('3GB', '3GB')
+    >>> del os.environ["JUKI_DUCKDB_MEMORY"]; memory_limit("write") in ("1GB", "2GB")
+    True
+    """
     env = os.environ.get("JUKI_DUCKDB_MEMORY")
     if env:
         return env
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):  # pragma: no cover - exotic platforms
-        return "4GB"
-    return f"{max(1, int(total * 0.4 / 2 ** 30))}GB"
+        return "2GB"
+    gib = max(1, int(total * 0.4 / 2 ** 30))
+    return f"{min(gib, 2) if job == 'write' else gib}GB"
 
 
 def spill_dir(path: Path) -> Path:

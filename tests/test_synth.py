@@ -37,19 +37,20 @@ def test_same_seed_same_city_and_other_seed_differs():
     assert _digest(a) != _digest(generate(Params(residents=800, seed=6, as_of=AS_OF)))
 
 
-def test_chunk_size_does_not_change_the_city(tmp_path):
-    """Two chunk sizes (blocks written one at a time, or all at once) give the same store."""
+def test_chunk_size_and_workers_do_not_change_the_city(tmp_path):
+    """Two chunk sizes (blocks written one at a time, or all at once), and blocks made in two
+    child processes, give the same store."""
     p = Params(residents=9000, seed=4, as_of=AS_OF)
     digests = []
-    for chunk in (1, 50):
-        con = duckdb.connect(str(tmp_path / f"c{chunk}.duckdb"))
+    for chunk, workers in ((1, 1), (50, 1), (2, 2)):
+        con = duckdb.connect(str(tmp_path / f"c{chunk}-{workers}.duckdb"))
         store.create_schema(con)
-        synth_build.write(con, p, chunk_blocks=chunk)
+        synth_build.write(con, p, chunk_blocks=chunk, workers=workers)
         digests.append({t: con.execute(f"SELECT md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY x)) FROM "
                                         f"(SELECT * FROM {t}) x").fetchone()[0] for t in LAYOUTS})
         n_blocks = con.execute("SELECT count(DISTINCT substr(atena_no, 1, 4)) FROM jumin").fetchone()[0]
         con.close()
-    assert digests[0] == digests[1]
+    assert digests[0] == digests[1] == digests[2]
     assert n_blocks >= 2, "the city must span several blocks for this test to mean anything"
 
 

@@ -14,6 +14,7 @@ chunks, the store).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import replace
 
 from .build import generate
@@ -23,7 +24,7 @@ __all__ = ["Params", "generate", "generate_store", "from_preset", "MIN_AS_OF"]
 
 
 def generate_store(residents=None, preset=None, seed: int = 1, as_of: dt.date | None = None, db=None,
-                   force: bool = False, chunk: int | None = None, progress=None):
+                   force: bool = False, chunk: int | None = None, progress=None, workers: int | None = None):
     """``juki generate``: a new store at ``db`` (an existing one only with ``force``), atomically.
 
     Needs the administrator role (the guard logs it)."""
@@ -41,14 +42,16 @@ def generate_store(residents=None, preset=None, seed: int = 1, as_of: dt.date | 
     store.check_writable(path)
     params = replace(from_preset(preset or "matsudo", residents), seed=seed, as_of=as_of)
     blocks_per_chunk = max(1, (chunk or 100_000) // (build.BLOCK_HOUSEHOLDS * 2))
+    if workers is None:   # child processes pay off from a few blocks on (each starts in ~1 s)
+        workers = min(os.cpu_count() or 1, 8) if params.residents >= 100_000 else 1
     with guard.entry("generate", str(path.name), params={"residents": params.residents, "seed": seed,
                                                          "as_of": as_of.isoformat(), "preset": params.preset,
                                                          "force": force}) as g:
         if path.exists() and not force:
             raise JukiError(f"a store already exists at {path}: use --force to replace it "
                             "(its purge records and load log are lost)")
-        with store.rewrite(path, attach_source=False) as rw:
-            rows = build.write(rw.con, params, blocks_per_chunk, progress)
+        with store.rewrite(path, attach_source=False, memory=store.memory_limit("write")) as rw:
+            rows = build.write(rw.con, params, blocks_per_chunk, progress, workers)
             store.set_meta(rw.con, {"source": "synthetic", "residents": params.residents, "seed": seed,
                                     "as_of": as_of.isoformat(), "preset": params.preset, "rows": rows["tables"],
                                     "oplog_head": oplog.head()})

@@ -8,6 +8,7 @@ and the 送付先情報 batches -- are finished in DuckDB once every block is in
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,7 @@ def to_arrow(layout: Layout, cols: dict, n: int) -> pa.Table:
 class Block:
     index: int
     living: int
+    in_living_households: int   # persons of the block's living households (what ``trim`` cuts)
     jumin: pa.Table
     honnin: pa.Table
     sofusaki: pa.Table
@@ -87,51 +89,100 @@ def make_block(p: Params, w: people.Window, cal: Calendar, b: int, trim: int) ->
     H = cs_files.honnin(J, X, w.A, city)
     S = cs_files.sofusaki(J, X, w.A, p.sofusaki_days, cal, city, CITY_NAME)
     living = int((pp.exit_of == NA).sum())
-    return Block(b, living, to_arrow(LAYOUTS["jumin"], J, n), to_arrow(LAYOUTS["honnin"], H, n),
+    in_living = int((pp.kind[pp.persons["hh"].to_numpy()] == "living").sum())
+    return Block(b, living, in_living, to_arrow(LAYOUTS["jumin"], J, n), to_arrow(LAYOUTS["honnin"], H, n),
                  to_arrow(LAYOUTS["sofusaki"], S, len(S["jumin_code"])))
 
 
-def blocks(p: Params):
-    """The blocks of the city in order, until exactly ``p.residents`` living residents."""
+def blocks(p: Params, workers: int = 1):
+    """The blocks of the city in order, until exactly ``p.residents`` living residents.
+
+    With ``workers`` > 1 the blocks are made in child processes, a few ahead of the writer; a
+    block depends only on ``(seed, block)``, so the city is the same.  A block is cut (made
+    again, here, with ``trim``) only where the count of residents runs out."""
     w = window(p)
     cal = Calendar(w.W, w.A)
-    remaining, b = p.residents, 0
-    while remaining > 0:
-        blk = make_block(p, w, cal, b, trim=remaining)
+    remaining = p.residents
+    for blk in (_sequential(p, w, cal) if workers <= 1 else _parallel(p, workers)):
+        if blk.in_living_households > remaining:       # the cut falls in this block
+            blk = make_block(p, w, cal, blk.index, trim=remaining)
         remaining -= blk.living
         yield blk
+        if remaining <= 0:
+            return
+
+
+def _sequential(p: Params, w, cal):
+    b = 0
+    while True:
+        yield make_block(p, w, cal, b, trim=None)
         b += 1
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(p: Params) -> None:
+    w = window(p)
+    _WORKER.update(p=p, w=w, cal=Calendar(w.W, w.A))
+
+
+def _make_in_worker(b: int) -> Block:
+    return make_block(_WORKER["p"], _WORKER["w"], _WORKER["cal"], b, trim=None)
+
+
+def _parallel(p: Params, workers: int):
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    ctx = multiprocessing.get_context("spawn")   # no fork of a process holding DuckDB's threads
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(p,)) as ex:
+        pending, b = deque(), 0
+        try:
+            while True:
+                while len(pending) < 2 * workers:    # a few blocks ahead: memory stays bounded
+                    pending.append(ex.submit(_make_in_worker, b))
+                    b += 1
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
 
 
 FINISH = {
     # one 更新順番号 sequence over the whole city, in time order
-    "honnin": "INSERT INTO honnin SELECT * REPLACE (row_number() OVER (ORDER BY time_stamp, jumin_code, koshin_jun_no)"
-              " AS koshin_jun_no) FROM _stage_honnin",
+    # (the sort carries the row ids only, not the 36 columns: a narrow sort, then a join)
+    "honnin": "INSERT INTO honnin SELECT s.* REPLACE (k.n AS koshin_jun_no) FROM _stage_honnin s JOIN "
+              "(SELECT rowid AS rid, row_number() OVER (ORDER BY time_stamp, jumin_code, koshin_jun_no) AS n "
+              "FROM _stage_honnin) k ON s.rowid = k.rid",
     # one batch a processing day: 送付先管理番号 = day + serial, 対象となる人数 = persons in it
     "sofusaki": "INSERT INTO sofusaki SELECT * REPLACE (strftime(shori_date, '%Y%m%d') || '000001' AS sofusaki_kanri_no,"
                 " CAST(count(*) OVER (PARTITION BY shori_date) AS INTEGER) AS taisho_ninzu) FROM _stage_sofusaki",
 }
 
 
-def write(con, p: Params, chunk_blocks: int = 8, progress=None) -> dict:
+def write(con, p: Params, chunk_blocks: int = 8, progress=None, workers: int = 1) -> dict:
     """Generate the city into an open DuckDB connection (schema created); returns row counts."""
     con.execute("CREATE TEMP TABLE _stage_honnin AS SELECT * FROM honnin WHERE FALSE")
     con.execute("CREATE TEMP TABLE _stage_sofusaki AS SELECT * FROM sofusaki WHERE FALSE")
     buf: list[Block] = []
     living = 0
+    seconds = {"insert": 0.0, "finish": 0.0}
 
     def flush():
+        t0 = time.perf_counter()
         for name, target in (("jumin", "jumin"), ("honnin", "_stage_honnin"), ("sofusaki", "_stage_sofusaki")):
             t = pa.concat_tables([getattr(x, name) for x in buf])
             con.register("_blk", t)
             con.execute(f"INSERT INTO {target} SELECT * FROM _blk")
             con.unregister("_blk")
         buf.clear()
+        seconds["insert"] += time.perf_counter() - t0
 
     task = progress.task("generate", total=p.residents, unit="residents") if progress else None
     ctx = task.__enter__() if task else None
     try:
-        for blk in blocks(p):
+        for blk in blocks(p, workers):
             buf.append(blk)
             living += blk.living
             if ctx:
@@ -143,11 +194,13 @@ def write(con, p: Params, chunk_blocks: int = 8, progress=None) -> dict:
     finally:
         if task:
             task.__exit__(None, None, None)
+    t0 = time.perf_counter()
     for table, sql in FINISH.items():
         con.execute(sql)
         con.execute(f"DROP TABLE _stage_{table}")
+    seconds["finish"] = time.perf_counter() - t0
     counts = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in LAYOUTS}
-    return {"residents": living, "tables": counts}
+    return {"residents": living, "tables": counts, "seconds": {k: round(v, 1) for k, v in seconds.items()}}
 
 
 def generate(p: Params) -> dict[str, pa.Table]:
