@@ -90,6 +90,32 @@ def atomic_write_json(path, obj, mode: int = FILE_MODE) -> Path:
     return atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n", mode=mode)
 
 
+def move_dir(src, dst) -> Path:
+    """Rename a finished folder into place (same file system: atomic), made durable."""
+    src, dst = Path(src), Path(dst)
+    os.replace(src, dst)
+    fsync_dir(dst.parent)
+    return dst
+
+
+def swap_dir(new, final) -> Path:
+    """Put the finished folder ``new`` at ``final``; an old ``final`` is moved aside first and
+    removed only once ``new`` is in place (a reader sees the old folder or the new one)."""
+    import shutil
+    new, final = Path(new), Path(final)
+    old = None
+    if final.exists():
+        old = temp_beside(final, "old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(final, old)
+    os.replace(new, final)
+    fsync_dir(final.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
 def private_dir(path) -> Path:
     """Create a folder (and parents) private to its owner."""
     path = Path(path)

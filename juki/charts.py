@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import matplotlib_fontja  # noqa: F401 - registers IPAexGothic and makes it the default
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 
 def pyramid(table, title: str = "人口ピラミッド"):
@@ -72,3 +72,24 @@ def monthly_by_kubun(table) -> pd.DataFrame:
     num = df.apply(pd.to_numeric, errors="coerce").fillna(0)
     groups = {c: c.split(":")[0] for c in num.columns}
     return num.T.groupby(groups).sum().T.astype(int)
+
+
+def trends(frame: pd.DataFrame, series):
+    """Small multiples of monthly series (index: months; ``series``: (column, title) pairs); a
+    month without a value stays a gap, never a zero."""
+    fig, axes = plt.subplots(2, 3, figsize=(11, 5.2))
+    labels = [f"{m.year % 100:02d}/{m.month:02d}" for m in frame.index]
+    for ax, (key, title) in zip(axes.flat, series):
+        y = frame[key]
+        ax.plot(range(len(y)), y, marker="o", markersize=3, color="#1f4e99")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(range(len(y)))
+        ax.set_xticklabels(labels, fontsize=7, rotation=90)
+        ax.grid(alpha=0.3)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.tick_params(axis="y", labelsize=7)
+        if y.notna().sum() == 0:
+            ax.text(0.5, 0.5, "記録なし", ha="center", va="center", transform=ax.transAxes, color="#888")
+    fig.tight_layout()
+    return fig

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def server(tmp_path_factory, small_db):
     port = _free_port()
     env = {**os.environ, "JUKI_ANALYSIS_DB": str(analysis)}
     proc = subprocess.Popen([sys.executable, "-m", "juki", "explore", "--no-browser", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     first = proc.stdout.readline()
     m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", first)
     assert m, f"juki explore printed no address: {first!r} {proc.stderr.read() if proc.poll() is not None else ''}"
@@ -51,8 +52,11 @@ def server(tmp_path_factory, small_db):
                 break
         time.sleep(0.3)
     yield m.group(1), port, folder
-    proc.terminate()
-    proc.wait(timeout=20)
+    os.killpg(proc.pid, signal.SIGTERM)      # Voilà and the kernels it started
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")

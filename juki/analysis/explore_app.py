@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 
@@ -60,10 +59,5 @@ def serve(port: int = 8866, analysis_db=None, open_browser: bool = False) -> int
     if open_browser:
         import webbrowser
         webbrowser.open(url(port, token))
-    proc = subprocess.Popen(command(port, token), env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=10)
-        return 0
+    cmd = command(port, token)
+    os.execve(cmd[0], cmd, env)   # Voilà becomes this process: Ctrl-C and SIGTERM reach it (and its kernels)

@@ -88,3 +88,19 @@ class Analysis:
 
     def close(self) -> None:
         self.con.disconnect()
+
+
+def identifier_columns(db) -> list[str]:
+    """Columns of an analysis store that carry a blocked class of any layout (should be none)."""
+    import duckdb
+
+    from ..layouts import LAYOUTS
+    from ..privacy import blocked_columns
+    blocked = {c for lay in LAYOUTS.values() for c in blocked_columns(lay)}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cols = con.execute("SELECT table_name || '.' || column_name, column_name FROM duckdb_columns() "
+                           "WHERE NOT internal").fetchall()
+    finally:
+        con.close()
+    return sorted(full for full, c in cols if c in blocked)

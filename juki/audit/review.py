@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,6 +18,7 @@ from .. import businessdays
 from . import oplog, roles
 
 OFFICE_HOURS = (dt.time(8, 30), dt.time(17, 15))
+FINDINGS = "audit_findings.json"
 ACTIONS = {"run": "レポート実行", "search": "検索", "reveal": "個人番号の表示", "export": "出力", "load": "取込み",
            "generate": "合成データ作成", "purge": "消去", "purge_sofusaki": "送付先情報の消去", "report": "定期レポート",
            "drilldown": "不適合記録の表示", "audit_read": "操作ログの照会", "audit_prune": "操作ログの整理",
@@ -83,6 +85,29 @@ class AccessAudit:
         if len(df):
             df = df[(df["at"].dt.date >= start) & (df["at"].dt.date <= end)]
         return cls(df, start, end, verified, broad)
+
+    def findings(self) -> dict:
+        """Counts for the report's index: chain result, refusals, off-hours use, broad searches."""
+        def n(df):
+            return 0 if "結果" in df.columns and len(df.columns) == 1 else len(df)
+        ok, msg = self.verified
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "chain_ok": bool(ok), "chain": msg,
+                "entries": int(len(self.df)), "refusals": n(self.refusals()),
+                "off_hours_staff": n(self.off_hours(False)), "off_hours_scheduler": n(self.off_hours(True)),
+                "broad_searches": n(self.broad_searches())}
+
+    def write(self, folder) -> Path:
+        from ..atomic import atomic_write_json
+        return atomic_write_json(Path(folder) / FINDINGS, self.findings())
+
+    @staticmethod
+    def load_findings(folder) -> dict:
+        import json
+        p = Path(folder) / FINDINGS
+        if not p.exists():
+            from ..errors import JukiError
+            raise JukiError(f"no access-audit findings in {folder}")
+        return json.loads(p.read_text(encoding="utf-8"))
 
     def headline(self) -> str:
         ok, msg = self.verified

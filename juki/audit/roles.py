@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,7 @@ class Operator:
     roles: frozenset
     os_user: str = ""
     enabled: bool = True
+    disabled_on: object = None      # datetime.date the account was disabled (optional)
 
     @property
     def role_labels(self) -> str:
@@ -83,8 +85,11 @@ def load(path=None) -> dict[str, Operator]:
         bad = set(raw["roles"]) - set(ROLES)
         if bad:
             raise JukiError(f"operators file {p}, operator {raw['id']}: unknown role(s) {', '.join(sorted(bad))}")
+        off = raw.get("disabled_on")
+        if off is not None and not isinstance(off, dt.date):
+            raise JukiError(f"operators file {p}, operator {raw['id']}: disabled_on must be a date (YYYY-MM-DD)")
         op = Operator(raw["id"], raw.get("name", raw["id"]), frozenset(raw["roles"]), raw.get("os_user", ""),
-                      bool(raw.get("enabled", True)))
+                      bool(raw.get("enabled", True)), off)
         if op.id in out:
             raise JukiError(f"operators file {p}: operator {op.id} listed twice")
         if op.os_user:

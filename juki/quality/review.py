@@ -239,6 +239,18 @@ def headline(rv: Review) -> str:
             f"**不適合のあるルール**: {len(failing)}　**不適合件数(延べ)**: {int(s['不適合件数'].sum()):,}")
 
 
+def follow_up(rv: Review, db=None, record: bool = False):
+    """New / still open / resolved problems against the follow-up record beside the store
+    (:mod:`.followup`); ``record`` (the scheduled report) also moves the record forward."""
+    from . import followup
+    path = followup.path_for(db)
+    if record:
+        from ..audit import guard
+        guard.require("followup_record", "quality follow-up")
+        return followup.record(rv.violations, rv.as_of, path)
+    return followup.compare(rv.violations, rv.as_of, path)
+
+
 def failing_table(rv: Review) -> pd.DataFrame:
     s = rv.summary()
     f = s[s["不適合件数"] > 0].drop(columns=["ルール", "評価"])

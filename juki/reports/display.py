@@ -14,6 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 STATUS = {"green": ("#1a7f37", "正常"), "amber": ("#b26b00", "注意"), "red": ("#c00", "要対応")}
+#: Status words that colour their cell wherever a table shows them.
+WORD_CLASS = {"適合": "st-green", "正常": "st-green", "不適合": "st-red", "要対応": "st-red", "異常": "st-red",
+              "要確認": "st-amber", "注意": "st-amber"}
 
 
 def _fmt(v) -> str:
@@ -58,23 +61,57 @@ def to_html(df: pd.DataFrame, caption: str | None = None, index: bool = True, cl
         cells = [f'<th class="idx">{html.escape(str(label))}</th>'] if index else []
         for v in r:
             num = isinstance(v, numbers.Number) and not isinstance(v, bool)
-            cells.append(f'<td class="{"num" if num else "txt"}">{html.escape(_fmt(v))}</td>')
+            if num:
+                kind = "num"
+            elif isinstance(v, str) and v in WORD_CLASS:
+                kind = f"mark {WORD_CLASS[v]}"
+            elif v is None or (isinstance(v, str) and v in ("x", "-", "—", "…", "")):
+                kind = "mark"
+            else:
+                kind = "txt"
+            cells.append(f'<td class="{kind}">{html.escape(_fmt(v))}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
 
+#: Tables wider than this fold their all-zero columns away on the page (files keep them).
+WIDE = 12
+
+
+def fold_zero_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Drop the columns of a wide table whose every value is 0; their labels.
+
+    >>> df = pd.DataFrame({f"c{i}": [0, 0] for i in range(13)} | {"計": [1, 2]})
+    >>> out, gone = fold_zero_columns(df)
+    >>> list(out.columns), len(gone)
+    (['計'], 13)
+    """
+    if df.shape[1] <= WIDE:
+        return df, []
+    zero = [c for c in df.columns if pd.to_numeric(df[c], errors="coerce").fillna(-1).eq(0).all()]
+    label = lambda c: "・".join(str(x) for x in c) if isinstance(c, tuple) else str(c)  # noqa: E731
+    return df.drop(columns=zero), [label(c) for c in zero]
+
+
 def table(obj, caption: str | None = None, index: bool = True):
-    """Display a StatTable (published values, with its protection caption) or a DataFrame."""
+    """Display a StatTable (published values, with its protection caption) or a DataFrame, in
+    full; a wide table's all-zero columns are folded away with a note."""
     from IPython.display import HTML
     if hasattr(obj, "frame") and hasattr(obj, "counts"):
+        df, gone = fold_zero_columns(obj.frame(published=True))
         note = " ".join(x for x in (obj.caption(), obj.note) if x)
-        body = to_html(obj.frame(published=True), caption or obj.title)
+        if gone:
+            listed = "、".join(gone[:8]) + (" ほか" if len(gone) > 8 else "")
+            note += f"　すべての行が0の列（{len(gone)}列: {listed}）は表示を省略した（CSV・Excelには含む）。"
+        body = to_html(df, caption or obj.title)
         return HTML(body + (f'<p class="note">{html.escape(note)}</p>' if note else ""))
     df = obj if isinstance(obj, pd.DataFrame) else pd.DataFrame(obj)
     if isinstance(df.index, pd.RangeIndex):
         index = False
-    return HTML(to_html(df, caption, index=index))
+    df, gone = fold_zero_columns(df)
+    note = f'<p class="note">すべての行が0の列（{"、".join(gone)}）は表示を省略した。</p>' if gone else ""
+    return HTML(to_html(df, caption, index=index) + note)
 
 
 def files(paths, base=None):
@@ -100,10 +137,14 @@ def banner(text: str):
 CSS = """
 table.juki { border-collapse: collapse; margin: .5em 0 1em; font-size: 12px; }
 table.juki th, table.juki td { border: 1px solid #bbb; padding: 2px 6px; }
-table.juki thead th { background: #eef1f8; text-align: center; }
-table.juki th.idx { text-align: left; background: #f7f7f7; white-space: nowrap; }
-table.juki td.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.juki td.txt { text-align: center; }
+table.juki thead th { background: #eef1f8; text-align: center !important; }
+table.juki th.idx { text-align: left !important; background: #f7f7f7; white-space: nowrap; }
+table.juki td.num { text-align: right !important; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.juki td.txt { text-align: left !important; max-width: 40em; }
+table.juki td.mark { text-align: center !important; white-space: nowrap; }
+table.juki td.st-green { color: #1a7f37; font-weight: bold; }
+table.juki td.st-amber { color: #b26b00; font-weight: bold; background: #fff6e0; }
+table.juki td.st-red { color: #c00; font-weight: bold; background: #fde8e8; }
 table.juki caption { text-align: left; font-weight: bold; padding: 4px 0; }
 p.note { font-size: 11px; color: #555; margin-top: -0.6em; }
 p.banner { border: 2px solid #c00; color: #c00; font-weight: bold; padding: .5em; }

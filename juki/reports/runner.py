@@ -269,7 +269,7 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
         g.flags = sorted({f for e in events for f in e.get("flags", [])})
         g.detail = (error or "") + "".join(f" [{e['action']} {e['target']}: {e['outcome']}]" for e in events)
         target = folder.with_name(folder.name[: -len(".running")] + ("" if error is None else ".failed"))
-        os.replace(folder, target)
+        atomic.move_dir(folder, target)
         if error is not None:
             g.outcome = "failed"
     return RunResult(folder=target, ok=error is None, html=target / html.name if html else None,

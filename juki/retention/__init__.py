@@ -15,6 +15,33 @@ def headline(result: PurgeResult) -> str:
     return text
 
 
+def breaches(result: PurgeResult, policy: Policy | None = None) -> list[tuple[str, str]]:
+    """Status lines for the page: 送付先情報 past its one-business-day deadline is a breach of the
+    PIA (red, with the command that fixes it); other rows due are the monthly purge's work."""
+    import datetime as dt
+
+    from .. import businessdays
+    policy = policy or load(None)
+    out = []
+    for r in result.rules:
+        if r.skipped or not r.due:
+            continue
+        if r.rule == "sofusaki_sent":
+            days = 0
+            if r.oldest:
+                deadline = policy.rule(r.rule).deadline(dt.date.fromisoformat(r.oldest))
+                days = max(0, len(businessdays.business_days(deadline, result.as_of)) - 1)
+            verb = "残っている" if result.dry_run else "残っていた（今回消去した）"
+            out.append(("red", f"評価書の違反: 送付後1開庁日を過ぎた送付先情報が {r.due:,}件{verb}（最大 {days}開庁日超過）。"
+                               "消去: juki purge --only sofusaki_sent"))
+    due = sum(r.due for r in result.rules if not r.skipped and r.rule != "sofusaki_sent")
+    if due and result.dry_run:
+        out.append(("amber", f"保存期間を経過した記録 {due:,}件（除票の移動・消去等）: 月次の juki purge で処理する"))
+    if not out:
+        out.append(("green", "期限を過ぎた送付先情報はない" + ("（他の規則の対象もない）" if not due else "")))
+    return out
+
+
 def counts_table(result: PurgeResult):
     import pandas as pd
 

@@ -46,6 +46,23 @@ class RetentionRule:
         n, unit = _PERIOD.match(self.period).groups()
         return int(n), unit
 
+    def deadline(self, d: dt.date) -> dt.date:
+        """The day a row dated ``d`` is due (``d`` + period).
+
+        >>> r = RetentionRule("x", "", "sofusaki", "TRUE", "sent_date", "1bd", "erase")
+        >>> r.deadline(dt.date(2026, 5, 1)).isoformat()     # Golden Week
+        '2026-05-07'
+        """
+        n, unit = self.amount
+        if unit == "d":
+            return d + dt.timedelta(days=n)
+        if unit == "y":
+            try:
+                return d.replace(year=d.year + n)
+            except ValueError:  # 29 February
+                return d.replace(year=d.year + n, day=28)
+        return businessdays.add_business_days(d, n)
+
     def cutoff(self, as_of: dt.date) -> dt.date:
         """The latest date whose rows are due on ``as_of`` (date + period <= as_of)."""
         n, unit = self.amount

@@ -61,6 +61,7 @@ class RuleResult:
     by_year: dict = field(default_factory=dict)
     digest: str = ""
     skipped: str | None = None
+    oldest: str | None = None          # the earliest date (of the rule's date column) among the due rows
 
 
 @dataclass
@@ -125,13 +126,14 @@ def _due_sql(rule: RetentionRule, as_of: dt.date, src: str, extra_source: str | 
     due = f"(_r AND coalesce(_d <= DATE '{cutoff}', FALSE))"
     if rule.person:
         due = f"bool_and({due}) OVER (PARTITION BY {rule.person})"
-    return f"SELECT {keys}, yr FROM (SELECT {keys}, year(_d) AS yr, {due} AS due FROM ({inner}) i) WHERE due"
+    return (f"SELECT {keys}, yr, due_date FROM (SELECT {keys}, year(_d) AS yr, _d AS due_date, {due} AS due "
+            f"FROM ({inner}) i) WHERE due")
 
 
 def _digest(con, table: str) -> str:
-    """SHA-256 over the sorted rows of a table (all columns but ``yr``), order-independent."""
+    """SHA-256 over the sorted rows of a table (its keys: not ``yr``/``due_date``), order-independent."""
     cols = con.execute(f"SELECT * FROM {table} LIMIT 0").description
-    names = [c[0] for c in cols if c[0] != "yr"]
+    names = [c[0] for c in cols if c[0] not in ("yr", "due_date")]
     h = hashlib.sha256()
     expr = ", ".join(f"coalesce(CAST({n} AS VARCHAR), '∅')" for n in names)
     cur = con.execute(f"SELECT concat_ws('|', {expr}) AS k FROM {table} ORDER BY k")
@@ -183,7 +185,8 @@ def _plan(con, rules: list[RetentionRule], as_of: dt.date, src: str) -> list[Rul
             results.append(res)
             continue
         con.execute(f"CREATE OR REPLACE TEMP TABLE due__{rule.id} AS {_due_sql(rule, as_of, src, extra)}")
-        res.due = int(con.execute(f"SELECT count(*) FROM due__{rule.id}").fetchone()[0])
+        n, oldest = con.execute(f"SELECT count(*), min(due_date) FROM due__{rule.id}").fetchone()
+        res.due, res.oldest = int(n), oldest.isoformat() if oldest else None
         res.by_year = {int(y): int(n) for y, n in con.execute(
             f"SELECT yr, count(*) FROM due__{rule.id} GROUP BY yr ORDER BY yr").fetchall() if y is not None}
         res.digest = _digest(con, f"due__{rule.id}")
