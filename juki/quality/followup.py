@@ -18,6 +18,10 @@ per problem -- rule, row key (internal keys only: 宛名番号 and 履歴番号,
 >>> f2 = record(v([("A", "jumin.x")]), dt.date(2026, 5, 1), p)
 >>> f2.totals(), f2.oldest
 ({'new': 0, 'open': 1, 'resolved': 1}, (datetime.date(2026, 4, 1), 'jumin.x', 30))
+>>> record(v([("A", "jumin.x")]), dt.date(2026, 5, 1), p).totals()     # the same day again: the same answer
+{'new': 0, 'open': 1, 'resolved': 1}
+>>> record(v([("A", "jumin.x"), ("C", "jumin.x")]), dt.date(2026, 6, 1), p).totals()
+{'new': 1, 'open': 1, 'resolved': 0}
 """
 from __future__ import annotations
 
@@ -77,8 +81,8 @@ class FollowUp:
 
     def write(self, folder) -> Path:
         from ..atomic import atomic_write_json
-        rows = [{**r, "oldest_first_seen": r["oldest_first_seen"].isoformat() if r["oldest_first_seen"] else None}
-                for r in self.by_rule.to_dict("records")]
+        rows = [{**r, "oldest_first_seen": r["oldest_first_seen"].isoformat()
+                 if isinstance(r["oldest_first_seen"], dt.date) else None} for r in self.by_rule.to_dict("records")]
         return atomic_write_json(Path(folder) / JSON, {
             "as_of": self.as_of.isoformat(), "previous": self.previous.isoformat() if self.previous else None,
             "recorded": self.recorded, "totals": self.totals(), "by_rule": rows,
@@ -92,7 +96,8 @@ class FollowUp:
             raise JukiError(f"no quality follow-up in {folder}")
         d = json.loads(p.read_text(encoding="utf-8"))
         df = pd.DataFrame(d["by_rule"], columns=["rule", "new", "open", "resolved", "oldest_first_seen"])
-        df["oldest_first_seen"] = [dt.date.fromisoformat(x) if x else None for x in df["oldest_first_seen"]]
+        df["oldest_first_seen"] = pd.Series([dt.date.fromisoformat(x) if isinstance(x, str) else None
+                                             for x in df["oldest_first_seen"]], dtype=object)
         old = d.get("oldest")
         return cls(dt.date.fromisoformat(d["as_of"]), dt.date.fromisoformat(d["previous"]) if d["previous"] else None,
                    df, (dt.date.fromisoformat(old[0]), old[1], old[2]) if old else None, d["recorded"])
@@ -128,24 +133,37 @@ def _open(path: Path, write: bool):
     return con
 
 
-def _compare(con, cur: pa.Table, as_of: dt.date) -> tuple[pd.DataFrame, dt.date | None]:
+#: Open just before a review on ``?``: seen before that day and not resolved before it (a review
+#: run again for the same day therefore classifies as the first run of that day did).
+WAS_OPEN = "first_seen < ? AND (resolved_on IS NULL OR resolved_on >= ?)"
+
+
+def _classify(con, cur: pa.Table, as_of: dt.date) -> None:
+    """Temp table ``cls``: every (rule, key) failing now or open before ``as_of``, with its state."""
     con.register("cur", cur)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE cls AS
+        WITH o AS (SELECT rule, key, first_seen FROM problems WHERE {WAS_OPEN}),
+        c AS (SELECT DISTINCT rule, key FROM cur)
+        SELECT coalesce(c.rule, o.rule) AS rule, coalesce(c.key, o.key) AS key, c.key IS NOT NULL AS failing,
+               o.key IS NOT NULL AS was_open, o.first_seen
+        FROM c FULL JOIN o ON o.rule = c.rule AND o.key = c.key""", [as_of, as_of])
+    con.unregister("cur")
+
+
+def _compare(con, cur: pa.Table, as_of: dt.date) -> tuple[pd.DataFrame, dt.date | None]:
+    _classify(con, cur, as_of)
     prev = con.execute("SELECT max(as_of) FROM reviews WHERE as_of < ?", [as_of]).fetchone()[0]
     df = con.execute("""
-        WITH o AS (SELECT rule, key, first_seen FROM problems WHERE resolved_on IS NULL),
-        c AS (SELECT DISTINCT rule, key FROM cur),
-        j AS (SELECT coalesce(c.rule, o.rule) AS rule, c.key IS NOT NULL AS failing, o.key IS NOT NULL AS was_open,
-                     o.first_seen
-              FROM c FULL JOIN o ON o.rule = c.rule AND o.key = c.key)
         SELECT rule, count(*) FILTER (WHERE failing AND NOT was_open) AS new,
                count(*) FILTER (WHERE failing AND was_open) AS open,
                count(*) FILTER (WHERE NOT failing AND was_open) AS resolved,
                min(first_seen) FILTER (WHERE failing AND was_open) AS oldest_first_seen
-        FROM j GROUP BY rule ORDER BY rule""").fetchdf()
-    con.unregister("cur")
+        FROM cls GROUP BY rule ORDER BY rule""").fetchdf()
     for k in ("new", "open", "resolved"):
         df[k] = df[k].astype(int)
-    df["oldest_first_seen"] = [None if pd.isna(x) else pd.Timestamp(x).date() for x in df["oldest_first_seen"]]
+    df["oldest_first_seen"] = pd.Series([None if pd.isna(x) else pd.Timestamp(x).date() for x in df["oldest_first_seen"]],
+                                        dtype=object)
     return df, prev
 
 
@@ -169,8 +187,9 @@ def compare(violations: dict, as_of: dt.date, path) -> FollowUp:
 
 def record(violations: dict, as_of: dt.date, path) -> FollowUp:
     """Compare, then record this review in one transaction: new problems get ``as_of`` as their
-    first-seen date, open ones their last-seen date, the ones that no longer fail are resolved.
-    A review older than the last recorded one only compares (the state moves forward only)."""
+    first-seen date, open ones their last-seen date, the ones that no longer fail are resolved on
+    ``as_of``.  Running the review again for the same day gives the same record; a review older
+    than the last recorded one only compares (the record moves forward only)."""
     path = Path(path)
     con = _open(path, write=True)
     try:
@@ -179,22 +198,23 @@ def record(violations: dict, as_of: dt.date, path) -> FollowUp:
         later = con.execute("SELECT count(*) FROM reviews WHERE as_of > ?", [as_of]).fetchone()[0]
         if later:
             return FollowUp(as_of, prev, df, _oldest(df, as_of), recorded=False)
-        con.register("cur", cur)
         con.execute("BEGIN")
-        con.execute("""UPDATE problems SET resolved_on = ? WHERE resolved_on IS NULL
-                       AND (rule, key) NOT IN (SELECT rule, key FROM cur)""", [as_of])
-        con.execute("UPDATE problems SET last_seen = ? WHERE resolved_on IS NULL AND (rule, key) IN (SELECT rule, key FROM cur)",
-                    [as_of])
-        # reopened: a resolved problem failing again starts again
+        # a same-day earlier run's new problems that no longer fail never were
+        con.execute("DELETE FROM problems WHERE first_seen = ? AND (rule, key) NOT IN "
+                    "(SELECT rule, key FROM cls WHERE failing)", [as_of])
+        con.execute("UPDATE problems SET resolved_on = ? WHERE (rule, key) IN "
+                    "(SELECT rule, key FROM cls WHERE was_open AND NOT failing)", [as_of])
+        con.execute("UPDATE problems SET last_seen = ?, resolved_on = NULL WHERE (rule, key) IN "
+                    "(SELECT rule, key FROM cls WHERE was_open AND failing)", [as_of])
+        # failing and not open before: reopened (resolved earlier) or new
         con.execute("""UPDATE problems SET first_seen = ?, last_seen = ?, resolved_on = NULL
-                       WHERE resolved_on IS NOT NULL AND (rule, key) IN (SELECT rule, key FROM cur)""", [as_of, as_of])
+                       WHERE (rule, key) IN (SELECT rule, key FROM cls WHERE failing AND NOT was_open)""", [as_of, as_of])
         con.execute("""INSERT INTO problems (rule, key, first_seen, last_seen)
-                       SELECT DISTINCT c.rule, c.key, ?, ? FROM cur c
-                       WHERE NOT EXISTS (SELECT 1 FROM problems p WHERE p.rule = c.rule AND p.key = c.key)""",
+                       SELECT c.rule, c.key, ?, ? FROM cls c WHERE c.failing AND NOT c.was_open
+                       AND NOT EXISTS (SELECT 1 FROM problems p WHERE p.rule = c.rule AND p.key = c.key)""",
                     [as_of, as_of])
         con.execute("INSERT OR REPLACE INTO reviews VALUES (?, now()::TIMESTAMP, ?)", [as_of, cur.num_rows])
         con.execute("COMMIT")
-        con.unregister("cur")
     finally:
         con.close()
     path.chmod(0o600)

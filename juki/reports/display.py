@@ -19,8 +19,23 @@ WORD_CLASS = {"適合": "st-green", "正常": "st-green", "不適合": "st-red",
               "要確認": "st-amber", "注意": "st-amber"}
 
 
+def _counts_as_floats(df: pd.DataFrame) -> set:
+    """Float columns whose values are all whole numbers (counts that pandas turned into floats
+    because a value was missing): they are shown as counts.
+
+    >>> sorted(_counts_as_floats(pd.DataFrame({"a": [31.0, None], "b": [0.5, 1.0], "c": ["x", "y"]})))
+    [0]
+    """
+    out = set()
+    for k in range(df.shape[1]):
+        col = df.iloc[:, k]
+        if pd.api.types.is_float_dtype(col) and col.dropna().map(float.is_integer).all():
+            out.add(k)
+    return out
+
+
 def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
         return "—"
     if isinstance(v, bool):
         return "はい" if v else "いいえ"
@@ -57,9 +72,12 @@ def to_html(df: pd.DataFrame, caption: str | None = None, index: bool = True, cl
             j += span
         out.append("<tr>" + "".join(row) + "</tr>")
     out.append("</thead><tbody>")
+    whole = _counts_as_floats(df)
     for label, r in zip(df.index, df.itertuples(index=False)):
         cells = [f'<th class="idx">{html.escape(str(label))}</th>'] if index else []
-        for v in r:
+        for k, v in enumerate(r):
+            if k in whole and isinstance(v, float) and not pd.isna(v):
+                v = int(v)
             num = isinstance(v, numbers.Number) and not isinstance(v, bool)
             if num:
                 kind = "num"

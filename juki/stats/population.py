@@ -73,15 +73,21 @@ def population_age_sex(a, ref: dt.date, protect: Protect = OFFICIAL) -> StatTabl
 
 
 def _long(name, title, expr, spec, protect: Protect, unit: str = "人数", note: str = "") -> StatTable:
-    """``spec``: (axis name, labels, result column, mapping or None) per axis."""
+    """``spec``: (axis name, labels, result column, mapping or None) per axis.
+
+    A value the code table does not know (e.g. an invalid 性別 code) is counted as 不詳, and
+    the axis gains a 不詳 label if it has none: a resident is never dropped from a table."""
     df = expr.to_pandas()
-    for axis, labels, col, m in spec:
+    spec = list(spec)
+    for k, (axis, labels, col, m) in enumerate(spec):
         if m is not None:
             if callable(m):
                 df[col] = df[col].map(m)
-            else:  # a value the code table does not know is 不詳 where the axis has it
-                missing = UNKNOWN if UNKNOWN in labels else None
-                df[col] = df[col].map(lambda v, m=m, missing=missing: m.get(v, missing if missing else v))
+            else:
+                df[col] = df[col].map(lambda v, m=m: m.get(v, UNKNOWN))
+        if UNKNOWN not in labels and (df[col].isna() | ~df[col].isin(labels)).any():
+            spec[k] = (axis, list(labels) + [UNKNOWN], col, m)
+            df[col] = df[col].where(df[col].isin(labels), UNKNOWN)
         df = df.rename(columns={col: axis})
     group = [axis for axis, *_ in spec]
     agg = {"n": "sum", **({"ks": "sum"} if "ks" in df else {})}
@@ -161,5 +167,9 @@ def summary(a, ref: dt.date) -> pd.DataFrame:
 def pyramid(a, ref: dt.date) -> pd.DataFrame:
     """Residents by 5-year age band and sex (exact counts, for the chart; 不詳 excluded)."""
     st = population_age_sex(a, ref, Protect("none", 0))
-    total = st.counts[:-2, -1, :-1]          # age bands (without 不詳) × all residents × (男, 女)
-    return pd.DataFrame(total, index=pd.Index(AGE_BANDS[:-1], name="年齢"), columns=SEXES).astype(int)
+    ages = [x for x in st.axes[0][1] if x != UNKNOWN]
+    groups = st.axes[1][1]
+    sexes = st.axes[2][1]
+    cube = st.counts[: len(ages), len(groups), :]          # age bands × all residents (計) × sexes
+    return pd.DataFrame({s: cube[:, sexes.index(s)] for s in SEXES},
+                        index=pd.Index(ages, name="年齢")).astype(int)

@@ -1,0 +1,130 @@
+"""自己点検: every item gathers evidence; planted breaches turn their item to 不適合.
+
+The breaches are planted the way they would happen -- a 送付先情報 row left after its deadline,
+a month in which nothing was logged, a report file carrying an individual number -- with the
+test's own SQL and files, not through the code under test.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pytest
+from openpyxl import load_workbook
+
+from juki.audit import oplog, selfinspect
+from juki.codes import kojin_bango
+
+from .conftest import AS_OF, ME
+
+END = AS_OF + dt.timedelta(days=30)
+
+
+@pytest.fixture
+def city(tmp_path, small_db, log, monkeypatch):
+    db = tmp_path / "juki.duckdb"
+    shutil.copy(small_db, db)
+    reports = tmp_path / "reports"
+    (reports / "2026-04-01").mkdir(parents=True)
+    (reports / "2026-04-01" / "table.csv").write_text("町域,人口\n松戸,1234\n", encoding="utf-8")
+    monkeypatch.setenv("JUKI_REPORTS", str(reports))
+    # a log with an entry every week of the period, written through the library as time passed
+    day = END - dt.timedelta(days=365)
+    while day <= END:
+        oplog.append("run", "05_access_audit", operator="tester", role="administrator",
+                     at=dt.datetime.combine(day, dt.time(10)))
+        day += dt.timedelta(days=7)
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM sofusaki WHERE sent_date IS NOT NULL")     # the daily purge has run
+    con.execute(f"INSERT INTO purge_log VALUES (TIMESTAMP '{AS_OF} 09:00', DATE '{AS_OF}', 'tester', "
+                "'{\"rules\": [{\"rule\": \"sofusaki_sent\", \"due\": 3}]}')")
+    con.close()
+    return db, reports
+
+
+def item(si, area, check_word=""):
+    return next(i for i in si.items if i.area == area and check_word in i.check)
+
+
+def inspect(db, reports):
+    return selfinspect.inspect(db=db, start=END - dt.timedelta(days=365), end=END, reports=reports)
+
+
+def test_every_item_has_evidence_and_the_clean_city_passes_the_planted_items(city):
+    db, reports = city
+    si = inspect(db, reports)
+    assert len(si.items) == len(selfinspect.CHECKS) >= 10
+    assert all(i.evidence and i.status in (selfinspect.OK, selfinspect.BREACH, selfinspect.LOOK) for i in si.items)
+    for area in ("送付先情報の消去", "操作ログの記録", "統計分析"):
+        assert item(si, area).status == selfinspect.OK, item(si, area)
+    assert item(si, "操作ログの点検").status == selfinspect.OK
+
+
+def test_an_overdue_sofusaki_row_is_a_breach(city):
+    db, reports = city
+    con = duckdb.connect(str(db))
+    n = con.execute(f"UPDATE sofusaki SET sent_date = DATE '{END - dt.timedelta(days=10)}' "
+                    "WHERE rowid IN (SELECT rowid FROM sofusaki LIMIT 1)").fetchone()[0]
+    con.close()
+    assert n == 1
+    it = item(inspect(db, reports), "送付先情報の消去")
+    assert it.status == selfinspect.BREACH and "1件" in it.evidence and "juki purge --only sofusaki_sent" in it.evidence
+
+
+def test_a_silent_month_in_the_log_is_a_breach(city, log):
+    db, reports = city
+    # rebuild the log with no entry for 50 days in the middle of the period
+    for p in log.parent.iterdir():
+        p.unlink() if p.is_file() else shutil.rmtree(p)
+    day = END - dt.timedelta(days=365)
+    while day <= END:
+        if not (END - dt.timedelta(days=200) < day < END - dt.timedelta(days=150)):
+            oplog.append("run", "05_access_audit", operator="tester", role="administrator",
+                         at=dt.datetime.combine(day, dt.time(10)))
+        day += dt.timedelta(days=7)
+    assert oplog.verify()[0]
+    it = item(inspect(db, reports), "操作ログの記録", "空白")
+    assert it.status == selfinspect.BREACH and "記録のない期間" in it.evidence
+
+
+def test_a_report_holding_a_valid_individual_number_is_a_breach(city):
+    db, reports = city
+    number = next(n for n in (f"12345678901{d}" for d in range(10)) if kojin_bango.is_valid(n))
+    invalid = number[:-1] + str((int(number[-1]) + 1) % 10)
+    (reports / "2026-04-01" / "ok.csv").write_text(f"番号でない数字,{invalid}\n", encoding="utf-8")
+    assert item(inspect(db, reports), "統計分析", "個人番号").status == selfinspect.OK
+    (reports / "2026-04-01" / "leak.html").write_text(f"<td>{number}</td>", encoding="utf-8")
+    si = inspect(db, reports)
+    it = item(si, "統計分析", "個人番号")
+    assert it.status == selfinspect.BREACH and "leak.html" in it.evidence
+    assert number not in str(si.to_dict())           # the evidence names the file, never the number
+
+
+def test_use_by_a_disabled_operator_after_disabling_is_a_breach(city, tmp_path, monkeypatch):
+    db, reports = city
+    ops = tmp_path / "ops.toml"
+    ops.write_text(f'[[operator]]\nid = "tester"\nos_user = "{ME}"\nroles = ["administrator"]\n\n'
+                   '[[operator]]\nid = "retired01"\nos_user = "y"\nroles = ["reviewer"]\nenabled = false\n'
+                   f'disabled_on = {AS_OF}\n', encoding="utf-8")
+    ops.chmod(0o600)
+    monkeypatch.setenv("JUKI_OPERATORS", str(ops))
+    assert item(inspect(db, reports), "アクセス権限の管理", "無効").status == selfinspect.OK
+    oplog.append("search", "jumin", operator="retired01", role="reviewer", params={"facts": ["name", "address"]},
+                 at=dt.datetime.combine(AS_OF + dt.timedelta(days=3), dt.time(11)))
+    it = item(inspect(db, reports), "アクセス権限の管理", "無効")
+    assert it.status == selfinspect.BREACH and "retired01" in it.evidence
+
+
+def test_the_workbook_has_the_items_and_a_sign_off_block(city, tmp_path):
+    db, reports = city
+    si = inspect(db, reports)
+    si.write(tmp_path)
+    again = selfinspect.SelfInspection.load(tmp_path)
+    assert [i.status for i in again.items] == [i.status for i in si.items]
+    ws = load_workbook(tmp_path / selfinspect.XLSX).active
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert values[4][:6] == ["番号", "区分", "評価書の記載", "点検の内容", "結果", "根拠（自動収集）"]
+    assert [r[4] for r in values[5:5 + len(si.items)]] == [i.status for i in si.items]
+    labels = {r[1] for r in values if r[1]}
+    assert {"確認者（職・氏名）", "確認日"} <= labels
