@@ -480,9 +480,11 @@ def test_report_on_a_missing_store_changes_nothing(tmp_path, small_db):
     folder, ok = build(AS_OF, db=str(small_db), reports_dir=reports)
     assert ok
     index = (folder / "index.html").read_bytes()
+    before = sorted(p.name for p in reports.iterdir())
+    assert AS_OF.isoformat() in before
     r = subprocess.run([sys.executable, "-m", "juki", "report", "--as-of", AS_OF.isoformat(), "--db",
                         str(tmp_path / "nonexistent.duckdb")], capture_output=True, text=True,
                        env={**os.environ, "JUKI_REPORTS": str(reports)})
     assert r.returncode == 2 and "no store" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert sorted(p.name for p in reports.iterdir()) == [AS_OF.isoformat()]
+    assert sorted(p.name for p in reports.iterdir()) == before
     assert (folder / "index.html").read_bytes() == index

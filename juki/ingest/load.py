@@ -34,13 +34,13 @@ from ..codes import address
 from ..codes.era import parse_partial
 from ..errors import JukiError
 from ..layouts import LAYOUTS, Layout
-from ..quality.engine import failures_sql
+from ..quality.engine import any_failing, failures_sql
 from ..quality.rules import row_checks
 from . import profiles
 from .stage import RAW_LIMIT, Staged, stage
 
 #: DuckDB's memory while loading: large files spill to disk beside the store instead.
-LOAD_MEMORY = "1GB"
+LOAD_MEMORY = "1536MB"
 FULLWIDTH = ("０１２３４５６７８９－／：．", "0123456789-/:.")
 NUMERIC_FORMAT = ("^[0-9", "^T[0-9")
 #: Columns the loader derives when an export does not carry them.
@@ -231,21 +231,25 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     if absent:
         rep.warnings.append(f"{len(absent)} item(s) absent from the file, loaded as empty: "
                             + ", ".join(lay.item(c).name for c in absent[:5]) + (" …" if len(absent) > 5 else ""))
-    _date_map(con, raw, lay, present, i)
-    exprs, errors, joins = _typed_columns(lay, present, prof, i)
+    slow_dates = _date_map(con, raw, lay, present, i)
+    exprs, errors, joins = _typed_columns(lay, present, prof, i, slow_dates)
     con.execute(f"CREATE TEMP TABLE {typed} AS SELECT _line, {', '.join(exprs)}, "
                 f"list_filter([{', '.join(errors) or 'NULL'}], x -> x IS NOT NULL) AS _type_errors "
                 f"FROM {raw} r {' '.join(joins)}")
     rep.derived = _derive(con, typed, lay, present)
-    # the row checks of the quality review, on typed rows, and repeated keys: one pass
+    # the row checks of the quality review on typed rows: a first pass finds the failing rows,
+    # then the engine names the rules each of them breaks; plus repeated keys
     checks = row_checks(lay.table)
     descr = {r.id: r.description for r in checks}
-    fails = failures_sql(f"SELECT * FROM {typed}", ["_line"], checks)
+    con.execute(f"CREATE TEMP TABLE __suspect{i} AS SELECT * FROM {typed} WHERE len(_type_errors) > 0 OR {any_failing(checks)}")
+    fails = failures_sql(f"SELECT * FROM __suspect{i}", ["_line"], checks)
     con.execute(f"""CREATE TEMP TABLE __bad{i} AS
-        WITH f AS (SELECT _line, list(rule ORDER BY rule) AS rules FROM ({fails}) GROUP BY _line)
-        SELECT t._line, t._type_errors, f.rules, d._dup FROM {typed} t
-        LEFT JOIN f USING (_line) LEFT JOIN ({_duplicates(typed, lay, present)}) d USING (_line)
-        WHERE len(t._type_errors) > 0 OR f.rules IS NOT NULL OR d._dup IS NOT NULL""")
+        WITH f AS (SELECT _line, list(rule ORDER BY rule) AS rules FROM ({fails}) GROUP BY _line),
+        d AS ({_duplicates(typed, lay, present)}),
+        b AS (SELECT _line FROM __suspect{i} UNION SELECT _line FROM d)
+        SELECT b._line, s._type_errors, f.rules, d._dup FROM b
+        LEFT JOIN __suspect{i} s USING (_line) LEFT JOIN f USING (_line) LEFT JOIN d USING (_line)""")
+    con.execute(f"DROP TABLE __suspect{i}")
     has_bad = con.execute(f"SELECT count(*) FROM __bad{i}").fetchone()[0] > 0
     bad = [] if not has_bad else con.execute(f"""
         SELECT b._line, b._type_errors, b.rules, b._dup, array_to_string(list_transform([{', '.join('r.' + c for c in cols)}],
@@ -276,19 +280,21 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     return rep
 
 
-def _date_map(con, raw: str, lay: Layout, present: set, i: int) -> None:
+def _date_map(con, raw: str, lay: Layout, present: set, i: int) -> set:
     """Every distinct date text of the file, parsed once: the plain forms (YYYYMMDD, YYYY-MM-DD,
     YYYY/MM/DD) in SQL, everything else (era text, partial dates ...) by
     :func:`juki.codes.era.parse_partial`, the one definition of date forms (tests check that the
-    two agree).  Rows then only join this map."""
+    two agree).  Returns the date columns holding any text of the second kind: only those rows
+    join the map; the others are typed inline."""
     import pyarrow as pa
     dates = [i_.column for i_ in lay.items if i_.type == "DATE" and i_.column in present]
     con.execute(f"CREATE OR REPLACE TEMP TABLE __dates{i} (t VARCHAR, d DATE, prec VARCHAR, err VARCHAR)")
     if not dates:
-        return
-    con.execute(f"""INSERT INTO __dates{i} SELECT t, {_fast_date('t')}, NULL, NULL FROM (
-                        SELECT DISTINCT v AS t FROM (SELECT unnest([{', '.join(dates)}]) AS v FROM {raw})
-                        WHERE v IS NOT NULL AND v <> '')""")
+        return set()
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __datecols{i} AS SELECT DISTINCT c, t FROM (
+                        SELECT unnest({[*dates]!r}) AS c, unnest([{', '.join(dates)}]) AS t FROM {raw})
+                    WHERE t IS NOT NULL AND t <> ''""")
+    con.execute(f"INSERT INTO __dates{i} SELECT DISTINCT t, {_fast_date('t')}, NULL, NULL FROM __datecols{i}")
     values = con.execute(f"SELECT t FROM __dates{i} WHERE d IS NULL").fetchall()
     rows = {"t": [], "d": [], "prec": [], "err": []}
     for (v,) in values:
@@ -301,17 +307,23 @@ def _date_map(con, raw: str, lay: Layout, present: set, i: int) -> None:
         rows["d"].append(d)
         rows["prec"].append(prec)
         rows["err"].append(err)
-    if values:
-        con.register("__parsed", pa.table({"t": pa.array(rows["t"], pa.string()), "d": pa.array(rows["d"], pa.date32()),
-                                           "prec": pa.array(rows["prec"], pa.string()),
-                                           "err": pa.array(rows["err"], pa.string())}))
-        con.execute(f"UPDATE __dates{i} SET d = p.d, prec = p.prec, err = p.err FROM __parsed p WHERE p.t = __dates{i}.t")
-        con.unregister("__parsed")
+    if not values:
+        return set()
+    con.register("__parsed", pa.table({"t": pa.array(rows["t"], pa.string()), "d": pa.array(rows["d"], pa.date32()),
+                                       "prec": pa.array(rows["prec"], pa.string()),
+                                       "err": pa.array(rows["err"], pa.string())}))
+    con.execute(f"UPDATE __dates{i} SET d = p.d, prec = p.prec, err = p.err FROM __parsed p WHERE p.t = __dates{i}.t")
+    slow = con.execute(f"SELECT DISTINCT c FROM __datecols{i} SEMI JOIN __parsed USING (t)").fetchall()
+    con.unregister("__parsed")
+    return {c for (c,) in slow}
 
 
-def _typed_columns(lay: Layout, present: set, prof, i: int) -> tuple[list[str], list[str], list[str]]:
+def _typed_columns(lay: Layout, present: set, prof, i: int, slow_dates: set | None = None
+                   ) -> tuple[list[str], list[str], list[str]]:
     """SQL select expressions typing each column, SQL expressions of the typing errors, and the
-    joins to the parsed-date map they read."""
+    joins to the parsed-date map they read (only for the date columns in ``slow_dates``; plain
+    dates are parsed inline)."""
+    slow_dates = set(slow_dates or ())
     exprs, errors, joins = [], [], []
     values = prof.values.get(lay.table, {})
     for item in lay.all_columns:
@@ -328,7 +340,13 @@ def _typed_columns(lay: Layout, present: set, prof, i: int) -> tuple[list[str], 
             cases = " ".join(f"WHEN {_q(k)} THEN {_q(x)}" for k, x in values[c].items())
             v = f"(CASE {v} {cases} ELSE {v} END)"
         name = _q(item.name)
-        if item.type == "DATE":
+        if item.type == "DATE" and c not in slow_dates:
+            d = _fast_date(v)
+            exprs.append(f"{d} AS {c}")
+            if item.partial:
+                exprs.append(f"CAST(NULL AS VARCHAR) AS {c}_prec")    # a full date
+            errors.append(f"CASE WHEN {v} IS NOT NULL AND {d} IS NULL THEN {name} || ': not a date' END")
+        elif item.type == "DATE":
             alias = f"dm_{c}"
             joins.append(f"LEFT JOIN __dates{i} {alias} ON {alias}.t = {v}")
             d, prec, err = f"{alias}.d", f"{alias}.prec", f"{alias}.err"
@@ -389,12 +407,15 @@ def _derive(con, typed: str, lay: Layout, present: set) -> list[str]:
 
 
 def _duplicates(typed: str, lay: Layout, present: set) -> str:
-    """SQL of (_line, reason) for rows that repeat a key (or, with a derived key, a whole record)."""
+    """SQL of (_line, reason) for rows that repeat a key (or, with a derived key, a whole record:
+    rows are grouped by a hash of the record first, then compared in full within the few groups
+    that share one)."""
     derived_key = [k for k in lay.key if k not in present]
     if derived_key:
-        items = [i.column for i in lay.items if i.column in present]
+        items = ", ".join(i.column for i in lay.items if i.column in present)
         return (f"SELECT _line, 'duplicate record in the file' AS _dup FROM (SELECT _line, row_number() OVER "
-                f"(PARTITION BY {', '.join(items)} ORDER BY _line) AS k FROM {typed}) WHERE k > 1")
+                f"(PARTITION BY {items} ORDER BY _line) AS k FROM {typed} WHERE hash({items}) IN "
+                f"(SELECT hash({items}) FROM {typed} GROUP BY 1 HAVING count(*) > 1)) WHERE k > 1")
     key = ", ".join(lay.key)
     return (f"SELECT _line, CASE WHEN k > 1 THEN 'duplicate row key in the file' ELSE 'row key already in the table' END AS _dup "
             f"FROM (SELECT s._line, row_number() OVER (PARTITION BY {', '.join('s.' + k for k in lay.key)} ORDER BY s._line) AS k, "

@@ -29,6 +29,12 @@ def failing(r: Rule) -> str:
     return f"NOT coalesce(({r.ok}), TRUE)"
 
 
+def any_failing(rules: list[Rule]) -> str:
+    """SQL: TRUE when the row breaks any of ``rules`` -- a cheap first pass over every row; the
+    rules each failing row breaks are then named by :func:`failures_sql` on those rows only."""
+    return " OR ".join(failing(r) for r in rules) if rules else "FALSE"
+
+
 def failures_sql(relation: str, key: list[str], rules: list[Rule]) -> str:
     """SQL of (key..., rule) for every failing (row, rule) pair of ``relation`` (a table or subquery)."""
     if not rules:
