@@ -7,6 +7,7 @@ and the 送付先情報 batches -- are finished in DuckDB once every block is in
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -103,13 +104,15 @@ def blocks(p: Params, workers: int = 1):
     w = window(p)
     cal = Calendar(w.W, w.A)
     remaining = p.residents
-    for blk in (_sequential(p, w, cal) if workers <= 1 else _parallel(p, workers)):
-        if blk.in_living_households > remaining:       # the cut falls in this block
-            blk = make_block(p, w, cal, blk.index, trim=remaining)
-        remaining -= blk.living
-        yield blk
-        if remaining <= 0:
-            return
+    source = _sequential(p, w, cal) if workers <= 1 else _parallel(p, workers)
+    with contextlib.closing(source):       # closing the source stops its worker processes
+        for blk in source:
+            if blk.in_living_households > remaining:       # the cut falls in this block
+                blk = make_block(p, w, cal, blk.index, trim=remaining)
+            remaining -= blk.living
+            yield blk
+            if remaining <= 0:
+                return
 
 
 def _sequential(p: Params, w, cal):
@@ -145,8 +148,7 @@ def _parallel(p: Params, workers: int):
                     b += 1
                 yield pending.popleft().result()
         finally:
-            for f in pending:
-                f.cancel()
+            ex.shutdown(wait=True, cancel_futures=True)
 
 
 FINISH = {
