@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", type=_date, default=None, help="purge date (default: today)")
     s.add_argument("--dry-run", action="store_true", help="count what is due; change nothing")
     s.add_argument("--policy", default=None, help="a policy file overriding the defaults (TOML)")
+    s.add_argument("--if-business-day", action="store_true",
+                   help="do nothing on a day the office is closed (土日祝・年末年始): for a daily cron job")
     s.add_argument("--db", default=None)
 
     s = _sub(sub, "publish-analysis", "publish the de-identified analysis store for analysts")
@@ -130,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--before", type=_date, help="with prune: drop entries older than this date")
     s.add_argument("--reason", help="with acknowledge: what happened to the log")
     s.add_argument("--db", default=None, help="the store whose recorded log head is checked too")
+
+    s = _sub(sub, "followup", "set the owner / status / note of an open quality problem (reviewers; logged)")
+    s.add_argument("rule", help="rule id, e.g. jumin.seibetsu.code (dq_summary.json lists them)")
+    s.add_argument("key", help="the record's row key as the review lists it, e.g. 1000000015|1")
+    s.add_argument("--owner")
+    s.add_argument("--status", help="未対応, 対応中, 確認待ち or 対応不要")
+    s.add_argument("--note")
+    s.add_argument("--db", default=None)
 
     s = _sub(sub, "expectations", "regenerate the Great Expectations suites in expectations/")
     s.add_argument("--check", action="store_true", help="exit 1 if the committed suites are stale")
@@ -228,6 +238,11 @@ def cmd_purge(a) -> int:
     op = guard.identify("purge", "retention", flag=a.operator)[0]
     policy = load(a.policy)
     as_of = a.as_of or dt.date.today()
+    if a.if_business_day:
+        from .businessdays import is_business_day
+        if not is_business_day(as_of):
+            print(f"{as_of} is not a business day (開庁日): nothing to do")
+            return 0
     if a.dry_run:
         guard.require("purge_plan", "retention")
         res = plan(a.db, as_of, policy, only=a.only)
@@ -262,15 +277,7 @@ def cmd_audit(a) -> int:
     from .audit import guard, oplog
     if a.what == "verify":
         guard.require("audit_verify", "oplog")
-        witness = None
-        path = store.db_path(a.db)
-        if path.exists():
-            con = store.open_duckdb(path)
-            try:
-                witness = store.meta(con).get("oplog_head")
-            finally:
-                con.close()
-        ok, msg = oplog.verify(witness=witness)
+        ok, msg = oplog.verify(witness=store.recorded_log_head(a.db))
         print(("ok: " if ok else "juki: audit: TAMPERED: ") + msg, file=sys.stdout if ok else sys.stderr)
         return 0 if ok else 1
     if a.what in ("person", "operator"):
@@ -306,6 +313,15 @@ def cmd_audit(a) -> int:
     return 0
 
 
+def cmd_followup(a) -> int:
+    from .quality import followup
+    if not (a.owner or a.status or a.note):
+        raise JukiError("followup needs --owner, --status or --note")
+    followup.annotate(a.rule, a.key, followup.path_for(a.db), owner=a.owner, status=a.status, note=a.note)
+    print(f"recorded for {a.rule} {a.key}")
+    return 0
+
+
 def cmd_expectations(a) -> int:
     from .quality import gx
     if a.check:
@@ -328,7 +344,7 @@ def cmd_bench(a) -> int:
 COMMANDS = {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench,
             "expectations": cmd_expectations, "report": cmd_report, "search": cmd_search, "audit": cmd_audit,
             "load": cmd_load, "export": cmd_export, "purge": cmd_purge, "publish-analysis": cmd_publish,
-            "explore": cmd_explore}
+            "explore": cmd_explore, "followup": cmd_followup}
 
 
 def main(argv=None) -> int:

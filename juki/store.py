@@ -136,6 +136,22 @@ def meta(con) -> dict:
     return {k: json.loads(v) for k, v in duck.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}
 
 
+def recorded_log_head(db=None) -> dict | None:
+    """The operation log's head (seq, hash) the store recorded when it was last written: the
+    witness :func:`juki.audit.oplog.verify` checks the log against (None without a store)."""
+    path = db_path(db)
+    if not path.exists():
+        return None
+    try:
+        con = open_duckdb(path)
+    except (JukiError, duckdb.Error):
+        return None
+    try:
+        return meta(con).get("oplog_head")
+    finally:
+        con.close()
+
+
 def set_meta(con, values: dict) -> None:
     duck = getattr(con, "con", con)
     for k, v in values.items():

@@ -107,3 +107,25 @@ def test_run_bad_input(tmp_path, small_db, args, fragment):
 def test_run_missing_store(tmp_path):
     p = juki("run", "00_overview", "--db", str(tmp_path / "none.duckdb"))
     assert "no store" in _one_line_error(p)
+
+
+def test_daily_sofusaki_purge_skips_a_closed_day(tmp_path, small_db):
+    import shutil
+    db = tmp_path / "juki.duckdb"
+    shutil.copy(small_db, db)
+    p = juki("purge", "--only", "sofusaki_sent", "--if-business-day", "--as-of", "2026-05-03", "--db", str(db))
+    assert p.returncode == 0 and "not a business day" in p.stdout
+    p = juki("purge", "--only", "sofusaki_sent", "--if-business-day", "--as-of", "2026-05-07", "--dry-run", "--db", str(db))
+    assert p.returncode == 0 and "sofusaki_sent" in p.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["followup", "jumin.seibetsu.code", "1|1"], "needs --owner"),
+    (["followup", "no.such.rule", "1|1", "--owner", "x"], "unknown rule"),
+    (["followup", "jumin.seibetsu.code", "1|1", "--status", "done"], "status must be one of"),
+    (["bench", "--residents", "x"], "whole numbers"),
+    (["bench", "--steps", "fly"], "unknown bench step"),
+])
+def test_more_bad_input(tmp_path, args, fragment):
+    extra = ["--db", str(tmp_path / "none.duckdb")] if args[0] == "followup" else []
+    assert fragment in _one_line_error(juki(*args, *extra))

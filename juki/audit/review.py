@@ -71,16 +71,8 @@ class AccessAudit:
     def build(cls, start=None, end=None, db=None, broad: int = 20, path=None) -> "AccessAudit":
         end = dt.date.fromisoformat(str(end)) if end else dt.date.today()
         start = dt.date.fromisoformat(str(start)) if start else end - dt.timedelta(days=365)
-        witness = None
-        if db:
-            from .. import store
-            try:
-                con = store.open_duckdb(db)
-                witness = store.meta(con).get("oplog_head")
-                con.close()
-            except Exception:
-                witness = None
-        verified = oplog.verify(path, witness=witness)
+        from .. import store
+        verified = oplog.verify(path, witness=store.recorded_log_head(db) if db else None)
         df = frame(path)
         if len(df):
             df = df[(df["at"].dt.date >= start) & (df["at"].dt.date <= end)]

@@ -177,16 +177,21 @@ def exports_recorded(c: Context) -> tuple[str, str]:
     return OK, text + "／すべて提供先・目的・項目・件数・SHA-256を記録"
 
 
-def sofusaki_erased(c: Context) -> tuple[str, str]:
-    if c.db is None or not c.db.exists():
-        return LOOK, "住民記録ストアがない"
+def _query(c: Context, *sql: str) -> list[list]:
+    """Rows of each query over the registry store, read-only."""
     import duckdb
     con = duckdb.connect(str(c.db), read_only=True)
     try:
-        rows = con.execute("SELECT sent_date, count(*) FROM sofusaki WHERE sent_date IS NOT NULL GROUP BY 1").fetchall()
-        waiting = con.execute("SELECT count(*) FROM sofusaki WHERE sent_date IS NULL").fetchone()[0]
+        return [con.execute(q).fetchall() for q in sql]
     finally:
         con.close()
+
+
+def sofusaki_erased(c: Context) -> tuple[str, str]:
+    if c.db is None or not c.db.exists():
+        return LOOK, "住民記録ストアがない"
+    rows, [(waiting,)] = _query(c, "SELECT sent_date, count(*) FROM sofusaki WHERE sent_date IS NOT NULL GROUP BY 1",
+                                "SELECT count(*) FROM sofusaki WHERE sent_date IS NULL")
     today = c.end
     due = {d: businessdays.add_business_days(d, 1) for d, _ in rows}
     overdue = [(d, n, len(businessdays.business_days(due[d], today)) - 1) for d, n in rows if due[d] < today]
@@ -215,12 +220,7 @@ def joshu_on_schedule(c: Context) -> tuple[str, str]:
 def purge_records(c: Context) -> tuple[str, str]:
     if c.db is None or not c.db.exists():
         return LOOK, "住民記録ストアがない"
-    import duckdb
-    con = duckdb.connect(str(c.db), read_only=True)
-    try:
-        got = con.execute("SELECT CAST(purged_at AS DATE), record FROM purge_log ORDER BY purged_at").fetchall()
-    finally:
-        con.close()
+    [got] = _query(c, "SELECT CAST(purged_at AS DATE), record FROM purge_log ORDER BY purged_at")
     inside = [(d, r) for d, r in got if c.start <= d <= c.end]
     if not inside:
         return LOOK, f"対象期間の消去記録がない（記録は全体で {len(got)}件）"
@@ -379,15 +379,9 @@ def inspect(db=None, start=None, end=None, reports=None, log_path=None) -> SelfI
         from ..errors import JukiError
         raise JukiError(f"period_start {start} is after period_end {end}")
     path = store.db_path(db)
-    witness = None
-    if path.exists():
-        con = store.open_duckdb(path)
-        try:
-            witness = store.meta(con).get("oplog_head")
-        finally:
-            con.close()
     c = Context(start, end, path if path.exists() else None, Path(reports) if reports else paths.reports(),
-                oplog.entries(log_path), oplog.verify(log_path, witness=witness), load_policy(None))
+                oplog.entries(log_path), oplog.verify(log_path, witness=store.recorded_log_head(path)),
+                load_policy(None))
     items = []
     for n, ch in enumerate(CHECKS, start=1):
         status, evidence = ch.gather(c)

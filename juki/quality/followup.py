@@ -226,7 +226,10 @@ def annotate(rule: str, key: str, path, owner: str | None = None, status: str | 
     """Set the owner / status / note of one open problem (reviewers; logged)."""
     from ..audit import guard
     from .rules import get_rule
-    get_rule(rule)
+    try:
+        get_rule(rule)
+    except KeyError:
+        raise JukiError(f"unknown rule {rule!r} (dq_summary.json lists the rule ids)") from None
     if status is not None and status not in STATUSES:
         raise JukiError(f"status must be one of {', '.join(STATUSES)}")
     path = Path(path)
