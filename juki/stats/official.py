@@ -68,7 +68,9 @@ def survey_row_table(a, year: int) -> pd.DataFrame:
     start, end = dt.date(year - 1, 1, 1), dt.date(year, 1, 1)
     s = a.stock(end)
     pop = s.group_by(grp=s.grp, sex=s.sex).aggregate(n=s.count()).to_pandas()
-    hh = a.stock(end).group_by("household").aggregate(nf=(s.grp == GROUPS[1]).sum(), n=s.count()).to_pandas()
+    per_hh = s.group_by("household").aggregate(nf=(s.grp == GROUPS[1]).sum(), n=s.count())
+    hh = per_hh.aggregate(total=per_hh.count(), with_jp=(per_hh.nf < per_hh.n).sum(),
+                          with_foreign=(per_hh.nf > 0).sum()).to_pandas().iloc[0]
     e = a.events()
     f = e.filter(in_period(e, start, end) & e.cat.notnull())
     mv = f.group_by(cat=f.cat, grp=f.grp, jiyu=f.jiyu).aggregate(n=f.count()).to_pandas()
@@ -82,12 +84,8 @@ def survey_row_table(a, year: int) -> pd.DataFrame:
             return int(c.get(k, 0))
         men, women = int(p[p["sex"] == "1"]["n"].sum()), int(p[p["sex"] == "2"]["n"].sum())
         total = men + women
-        if grp == TOTAL_GROUP:
-            households = len(hh)
-        elif grp == GROUPS[0]:
-            households = int((hh["nf"] < hh["n"]).sum())      # households with a Japanese member
-        else:
-            households = int((hh["nf"] > 0).sum())
+        households = int(hh["total"] if grp == TOTAL_GROUP else      # households with a Japanese / foreign member
+                         hh["with_jp"] if grp == GROUPS[0] else hh["with_foreign"])
         a_ = g("転入(国内)") + g("転入(国外)") + g("出生") + g("その他記載")
         b_ = g("転出(国内)") + g("転出(国外)") + g("死亡") + g("その他消除")
         change = a_ - b_
@@ -140,15 +138,16 @@ def balance(a, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame
             rows.append({"区分": grp, "性別": SEX[sex], "前年1月1日の人口" if start.month == 1 and start.day == 1 else "期首の人口": before,
                          "増加(記載)": inc, "減少(消除)": dec, "期末の人口": after, "差(期首+増-減-期末)": before + inc - dec - after})
     table = pd.DataFrame(rows)
-    # per person: the change of their (group, sex) stock against their counted rows
-    per = (counted.mutate(d=sign).group_by(["person", "grp", "sex"]).aggregate(flow=ibis._.d.sum()).to_pandas())
-    st0 = s0.select("person", "grp", "sex").to_pandas().assign(s=-1)
-    st1 = s1.select("person", "grp", "sex").to_pandas().assign(s=1)
-    delta = pd.concat([st0, st1]).groupby(["person", "grp", "sex"])["s"].sum()
-    flow = per.set_index(["person", "grp", "sex"])["flow"] if len(per) else pd.Series(dtype=int)
-    both = pd.concat([delta.rename("stock"), flow.rename("flow")], axis=1).fillna(0)
-    broken = sorted(set(both.index[both["stock"] != both["flow"]].get_level_values(0)))
-    return table, _break_kinds(e, broken)
+    # per person: the change of their (group, sex) stock against their counted rows -- in the
+    # database (millions of persons); only the few persons who break it come back
+    keys = ["person", "grp", "sex"]
+    stock = (s0.select(*keys, s=ibis.literal(-1)).union(s1.select(*keys, s=ibis.literal(1)))
+             .group_by(keys).aggregate(stock=ibis._.s.sum()))
+    flow = counted.mutate(d=sign).group_by(keys).aggregate(flow=ibis._.d.sum())
+    j = stock.outer_join(flow, keys)
+    who = ibis.coalesce(j.person, j.person_right)
+    broken = j.filter(j.stock.fill_null(0) != j.flow.fill_null(0)).select(person=who).distinct().to_pandas()
+    return table, _break_kinds(e, sorted(broken["person"]))
 
 
 def _break_kinds(e, persons: list) -> pd.DataFrame:
