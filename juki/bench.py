@@ -5,8 +5,8 @@ run it; the parent reads the child's peak resident memory from ``wait4`` (the la
 process of the step, the notebook kernel included).  Results go to ``bench/results.json``
 (keyed by size, with the machine) and ``bench/scaling.png``; ``bench/README.md`` explains them.
 
->>> [s.name for s in STEPS][:3]
-['generate', 'review', 'publish']
+>>> [s.name for s in STEPS][:4]
+['generate', 'review', 'publish', 'ckm']
 >>> per_resident({"wall_s": 50.0, "peak_mib": 1000.0}, 500_000)
 {'us_per_resident': 100.0, 'kib_per_resident': 2.05}
 """
@@ -64,6 +64,8 @@ STEPS = (
                                                       "--as-of", AS_OF, "--db", c.db, "--force", "--quiet")),
     Step("review", "01_data_quality", lambda c: _juki("run", "01_data_quality", "--db", c.db)),
     Step("publish", "juki publish-analysis", lambda c: _juki("publish-analysis", "--db", c.db, "--out", c.analysis)),
+    Step("ckm", "cell-key utility, explorer queries", lambda c: [sys.executable, "-m", "juki.bench", "ckm-utility",
+                                                                  c.analysis]),
     Step("statistics", "02_population_statistics", lambda c: _juki("run", "02_population_statistics", "--db", c.analysis)),
     Step("purge", "juki purge (a copy)", lambda c: _juki("purge", "--db", c.db.with_name("bench-purge.duckdb"),
                                                          "--as-of", AS_OF), _copy_for_purge),
@@ -156,8 +158,11 @@ def run_bench(a) -> int:
                 continue
             if step.prepare:
                 step.prepare(c)
-            r, _ = measure(step.command(c), env)
+            r, out = measure(step.command(c), env)
             entry["steps"][step.name] = {**r, **per_resident(r, n)}
+            last = out.strip().splitlines()[-1] if out.strip() else ""
+            if last.startswith("{"):
+                entry["steps"][step.name]["result"] = json.loads(last)
             _say(n, step.what, r)
             _save(folder, results)
         if "load" in want:
@@ -189,12 +194,42 @@ def _count_lines(p: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
 
 
+def ckm_utility(analysis_db: Path) -> dict:
+    """What the cell-key method costs analysts: over the 町域 × 年齢階級 × 男女 cube (every cell,
+    margins included) of the publication's reference date, the mean absolute change, the share
+    of cells changed and false zeros; and how long explorer queries take (ms)."""
+    from .analysis.store import Analysis
+    from .stats import ckm
+    from .stats.explore import Selection, selection_table
+    from .stats.population import Protect, population_by_area
+    a = Analysis(analysis_db)
+    try:
+        st = population_by_area(a, a.as_of, "choiki", Protect("ckm", 0))
+        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in ckm.utility(st.counts, st.perturbed).items()}
+        small = (st.counts > 0) & (st.counts <= 10)
+        out["mean_abs_cells_1_to_10"] = round(float(abs(st.counts - st.perturbed)[small].mean()), 4)
+        times = []
+        for sel in (Selection(a.as_of), Selection(a.as_of, "松戸", (0, 100), "女"), Selection(a.as_of, ages=(20, 39)),
+                    Selection(a.as_of, "常盤平", (65, 100), "男女計", "外国人住民")):
+            t0 = time.perf_counter()
+            selection_table(a, sel)
+            times.append(round((time.perf_counter() - t0) * 1000))
+        out["explorer_query_ms"] = times
+        out["ptable"] = dict(vars(ckm.current_params()))
+    finally:
+        a.close()
+    return out
+
+
 def main(argv: list[str]) -> int:
-    """``python -m juki.bench vendor-export DB OUT ROWS`` (the benchmark's own helper)."""
+    """``python -m juki.bench vendor-export DB OUT ROWS`` | ``ckm-utility ANALYSIS_DB`` (helpers)."""
     if len(argv) == 4 and argv[0] == "vendor-export":
         write_vendor_export(Path(argv[1]), Path(argv[2]), int(argv[3]))
         return 0
-    print("usage: python -m juki.bench vendor-export DB OUT ROWS", file=sys.stderr)
+    if len(argv) == 2 and argv[0] == "ckm-utility":
+        print(json.dumps(ckm_utility(Path(argv[1])), ensure_ascii=False, default=str))
+        return 0
+    print("usage: python -m juki.bench vendor-export DB OUT ROWS | ckm-utility ANALYSIS_DB", file=sys.stderr)
     return 2
 
 
