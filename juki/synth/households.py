@@ -77,7 +77,9 @@ def make_households(rng: np.random.Generator, n: int) -> pd.DataFrame:
     birth_age = _clip_normal(rng, 31.5, 4, 19, 44, n)
     for i, role in enumerate(("kid1", "kid2", "kid3")):
         kid_age = mother_age - birth_age - i * _clip_normal(rng, 2.5, 1, 1, 6, n) + rng.uniform(0, 1, n)
-        ok = (n_kids > i) & (kid_age >= 0) & (kid_age < 31)
+        # a 子 is at least 16 years younger than both parents (a spouse much older than the
+        # head would otherwise give the head a child 10 years younger: 続柄 says 妻の子 then)
+        ok = (n_kids > i) & (kid_age >= 0) & (kid_age < 31) & (kid_age <= head_age - 16)
         age[role] = np.where(ok, kid_age, np.nan)
         sex[role] = np.where(ok, np.where(rng.random(n) < 0.512, "1", "2"), "")
         zok[role] = np.where(ok, "06", "")
