@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,15 +82,33 @@ def test_interrupted_generation_leaves_previous_store(tmp_path):
     db = tmp_path / "city.duckdb"
     assert juki("generate", "--residents", "100", "--as-of", AS_OF.isoformat(), "--db", str(db), "--quiet").returncode == 0
     before = db.read_bytes()
+    mark = f"juki-test-{os.getpid()}-{time.time_ns()}"
     proc = subprocess.Popen([sys.executable, "-m", "juki", "generate", "--residents", "200000", "--as-of",
-                             AS_OF.isoformat(), "--db", str(db), "--quiet", "--force"], stderr=subprocess.DEVNULL)
+                             AS_OF.isoformat(), "--db", str(db), "--quiet", "--force"], stderr=subprocess.DEVNULL,
+                            env={**os.environ, "JUKI_TEST_MARK": mark})
     time.sleep(4)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert db.read_bytes() == before
+    # its generator workers do not outlive it
+    deadline = time.time() + 10
+    while _processes_marked(mark) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not _processes_marked(mark)
     leftovers = [x.name for x in tmp_path.iterdir() if x.name != "city.duckdb"]
     # a killed process may leave its temporary file; it is hidden and never taken for the store
     assert all(x.startswith(".city.duckdb.new-") for x in leftovers)
+
+
+def _processes_marked(mark: str) -> list[int]:
+    found = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and f"JUKI_TEST_MARK={mark}".encode() in (d / "environ").read_bytes():
+                found.append(int(d.name))
+        except OSError:
+            pass
+    return found
 
 
 @pytest.mark.parametrize("args, fragment", [

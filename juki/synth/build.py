@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -128,6 +130,16 @@ _WORKER: dict = {}
 def _init_worker(p: Params) -> None:
     w = window(p)
     _WORKER.update(p=p, w=w, cal=Calendar(w.W, w.A))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(ppid: int) -> None:
+    """A worker whose parent was killed (SIGKILL gives it no chance to stop its pool) exits
+    instead of waiting forever on a queue nobody writes to."""
+    while True:
+        time.sleep(1)
+        if os.getppid() != ppid:
+            os._exit(1)
 
 
 def _make_in_worker(b: int) -> Block:
