@@ -45,6 +45,8 @@ FULLWIDTH = ("０１２３４５６７８９－／：．", "0123456789-/:.")
 NUMERIC_FORMAT = ("^[0-9", "^T[0-9")
 #: Columns the loader derives when an export does not carry them.
 DERIVABLE = {"jumin": ("rireki_no", "town_code"), "honnin": ("koshin_jun_no", "aza_code"), "sofusaki": ("sent_date",)}
+#: Derived code column <- the address text it is matched from (:mod:`juki.codes.address`).
+FROM_ADDRESS = {"jumin": {"town_code": "genjusho"}, "honnin": {"aza_code": "jusho"}}
 
 
 @dataclass
@@ -206,20 +208,21 @@ def _fast_date(v: str) -> str:
     return f"CAST(try_strptime({_norm_digits(v)}, ['%Y%m%d', '%Y-%m-%d', '%Y/%m/%d']) AS DATE)"
 
 
+def _csv(st: Staged, cols: list[str], rejects: str | None = None) -> str:
+    """The stage file as a DuckDB relation of text columns.  Read each time it is needed rather
+    than kept as a table (a re-read costs seconds; a 3.7M-row copy in memory costs spilling):
+    with ``rejects`` malformed records go to that table, else they are skipped."""
+    colspec = ", ".join(["'_line': 'BIGINT'"] + [f"'{c}': 'VARCHAR'" for c in cols])
+    errors = (f"store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan'" if rejects
+              else "ignore_errors=true")
+    return (f"read_csv('{st.path}', columns={{{colspec}}}, header=false, auto_detect=false, delim=',', quote='\"', "
+            f"escape='\"', {errors}, strict_mode=true, null_padding=false, parallel=true)")
+
+
 def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], prof, now) -> FileReport:
     rep = FileReport(f.name, lay.table, st.encoding, st.sha256)
-    raw, typed, rej = f"__raw{i}", f"__typed{i}", f"__rej{i}"
-    colspec = ", ".join(["'_line': 'BIGINT'"] + [f"'{c}': 'VARCHAR'" for c in cols])
-    con.execute(f"""CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv('{st.path}', columns={{{colspec}}}, header=false,
-        auto_detect=false, delim=',', quote='"', escape='"', store_rejects=true, rejects_table='{rej}',
-        rejects_scan='{rej}_scan', strict_mode=true, null_padding=false, parallel=true)""")
-    quarantine = [(line, why, body) for line, why, body in st.broken]
-    for (csv_line, etype) in con.execute(f"SELECT DISTINCT ON (line) csv_line, error_type FROM {rej} ORDER BY line").fetchall():
-        body = (csv_line or "").lstrip("\r\n")
-        num, _, rest = body.partition(",")
-        why = {"MISSING COLUMNS": "fewer fields than the header (truncated or misquoted row)",
-               "TOO MANY COLUMNS": "more fields than the header (truncated or misquoted row)"}.get(etype, f"unreadable row ({etype})")
-        quarantine.append((int(num) if num.isdigit() else 0, why, rest.rstrip("\r\n")[:RAW_LIMIT]))
+    typed, rej = f"__typed{i}", f"__rej{i}"
+    text = _csv(st, cols)
     present = set(cols)
     missing = [c for c in lay.columns if c not in present]
     derive = [c for c in missing if c in DERIVABLE.get(lay.table, ()) or c.endswith("_prec")]
@@ -231,18 +234,30 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     if absent:
         rep.warnings.append(f"{len(absent)} item(s) absent from the file, loaded as empty: "
                             + ", ".join(lay.item(c).name for c in absent[:5]) + (" …" if len(absent) > 5 else ""))
-    slow_dates = _date_map(con, raw, lay, present, i)
-    exprs, errors, joins = _typed_columns(lay, present, prof, i, slow_dates)
-    con.execute(f"CREATE TEMP TABLE {typed} AS SELECT _line, {', '.join(exprs)}, "
-                f"list_filter([{', '.join(errors) or 'NULL'}], x -> x IS NOT NULL) AS _type_errors "
-                f"FROM {raw} r {' '.join(joins)}")
-    rep.derived = _derive(con, typed, lay, present)
-    # the row checks of the quality review on typed rows: a first pass finds the failing rows,
-    # then the engine names the rules each of them breaks; plus repeated keys
+    slow_dates = _date_map(con, text, lay, present, i)
+    from_address = _address_map(con, text, lay, present, i)
+    exprs, errors, joins = _typed_columns(lay, present, prof, i, slow_dates, from_address)
+    # one pass: type, number what the export lacks, and flag the rows failing a row check of
+    # the quality review (a cheap first pass; the engine names their rules below)
     checks = row_checks(lay.table)
+    seq_replace, seq_joins, _ = _sequences(lay, present)
+    con.execute(f"""CREATE TEMP TABLE {typed} AS
+        WITH t AS (SELECT _line, {', '.join(exprs)}, list_filter([{', '.join(errors) or 'NULL'}], x -> x IS NOT NULL)
+                   AS _type_errors FROM {_csv(st, cols, rejects=rej)} r {' '.join(joins)}),
+        n AS (SELECT t.*{seq_replace} FROM t {seq_joins})
+        SELECT *, len(_type_errors) > 0 OR {any_failing(checks)} AS _suspect FROM n""")
+    quarantine = [(line, why, body) for line, why, body in st.broken]
+    for (csv_line, etype) in con.execute(f"SELECT DISTINCT ON (line) csv_line, error_type FROM {rej} ORDER BY line").fetchall():
+        body = (csv_line or "").lstrip("\r\n")
+        num, _, rest = body.partition(",")
+        why = {"MISSING COLUMNS": "fewer fields than the header (truncated or misquoted row)",
+               "TOO MANY COLUMNS": "more fields than the header (truncated or misquoted row)"}.get(etype, f"unreadable row ({etype})")
+        quarantine.append((int(num) if num.isdigit() else 0, why, rest.rstrip("\r\n")[:RAW_LIMIT]))
+    rep.derived = _derive(con, typed, lay, present)
+    # the engine names the rules each flagged row breaks; plus repeated keys
     descr = {r.id: r.description for r in checks}
-    con.execute(f"CREATE TEMP TABLE __suspect{i} AS SELECT * FROM {typed} WHERE len(_type_errors) > 0 OR {any_failing(checks)}")
-    fails = failures_sql(f"SELECT * FROM __suspect{i}", ["_line"], checks)
+    con.execute(f"CREATE TEMP TABLE __suspect{i} AS SELECT _line, _type_errors FROM {typed} WHERE _suspect")
+    fails = failures_sql(f"SELECT * FROM {typed} SEMI JOIN __suspect{i} USING (_line)", ["_line"], checks)
     con.execute(f"""CREATE TEMP TABLE __bad{i} AS
         WITH f AS (SELECT _line, list(rule ORDER BY rule) AS rules FROM ({fails}) GROUP BY _line),
         d AS ({_duplicates(typed, lay, present)}),
@@ -255,7 +270,7 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
         SELECT b._line, b._type_errors, b.rules, b._dup, array_to_string(list_transform([{', '.join('r.' + c for c in cols)}],
                x -> CASE WHEN x IS NULL THEN '' WHEN regexp_matches(x, '[",\\n]') THEN '"' || replace(x, '"', '""') || '"'
                          ELSE x END), ',') AS raw
-        FROM __bad{i} b JOIN {raw} r USING (_line) ORDER BY b._line""").fetchall()
+        FROM __bad{i} b JOIN {text} r USING (_line) ORDER BY b._line""").fetchall()
     for line, type_errors, rules, dupe, rawtext in bad:
         reasons = list(type_errors or [])
         if not reasons:  # a row that could not be typed is not checked further
@@ -275,12 +290,12 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     rep.reasons = Counter(why.split("; ")[0] for _, why, _ in quarantine)
     if rep.read != rep.loaded + rep.quarantined:  # the invariant: nothing is lost
         raise RuntimeError(f"{f.name}: row accounting broken: {rep.read} != {rep.loaded} + {rep.quarantined}")
-    for t in (raw, typed, f"__bad{i}"):
-        con.execute(f"DROP TABLE {t}")
+    for t in (typed, f"__bad{i}", f"__dates{i}", f"__addr{i}"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
     return rep
 
 
-def _date_map(con, raw: str, lay: Layout, present: set, i: int) -> set:
+def _date_map(con, text: str, lay: Layout, present: set, i: int) -> set:
     """Every distinct date text of the file, parsed once: the plain forms (YYYYMMDD, YYYY-MM-DD,
     YYYY/MM/DD) in SQL, everything else (era text, partial dates ...) by
     :func:`juki.codes.era.parse_partial`, the one definition of date forms (tests check that the
@@ -292,7 +307,7 @@ def _date_map(con, raw: str, lay: Layout, present: set, i: int) -> set:
     if not dates:
         return set()
     con.execute(f"""CREATE OR REPLACE TEMP TABLE __datecols{i} AS SELECT DISTINCT c, t FROM (
-                        SELECT unnest({[*dates]!r}) AS c, unnest([{', '.join(dates)}]) AS t FROM {raw})
+                        SELECT unnest({[*dates]!r}) AS c, unnest([{', '.join(dates)}]) AS t FROM {text})
                     WHERE t IS NOT NULL AND t <> ''""")
     con.execute(f"INSERT INTO __dates{i} SELECT DISTINCT t, {_fast_date('t')}, NULL, NULL FROM __datecols{i}")
     values = con.execute(f"SELECT t FROM __dates{i} WHERE d IS NULL").fetchall()
@@ -318,17 +333,32 @@ def _date_map(con, raw: str, lay: Layout, present: set, i: int) -> set:
     return {c for (c,) in slow}
 
 
-def _typed_columns(lay: Layout, present: set, prof, i: int, slow_dates: set | None = None
-                   ) -> tuple[list[str], list[str], list[str]]:
+def _address_map(con, text: str, lay: Layout, present: set, i: int) -> dict:
+    """Match every distinct address text of the file against the 町丁字 table once (into
+    ``__addr{i}``); returns {derived column: address column} for the columns derived from it."""
+    todo = {c: a for c, a in FROM_ADDRESS.get(lay.table, {}).items() if c not in present and a in present}
+    for a in todo.values():   # one per table at most
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __addr{i} AS " + address.match_sql(
+            f"SELECT DISTINCT nullif({a}, '') AS t FROM {text} WHERE nullif({a}, '') IS NOT NULL", "t", "t"))
+    return todo
+
+
+def _typed_columns(lay: Layout, present: set, prof, i: int, slow_dates: set | None = None,
+                   from_address: dict | None = None) -> tuple[list[str], list[str], list[str]]:
     """SQL select expressions typing each column, SQL expressions of the typing errors, and the
-    joins to the parsed-date map they read (only for the date columns in ``slow_dates``; plain
-    dates are parsed inline)."""
+    joins they read: the parsed-date map (only for the date columns in ``slow_dates``; plain
+    dates are parsed inline) and the address map of the columns in ``from_address``."""
     slow_dates = set(slow_dates or ())
     exprs, errors, joins = [], [], []
+    for a in (from_address or {}).values():
+        joins.append(f"LEFT JOIN __addr{i} am ON am.id = nullif(r.{a}, '')")
     values = prof.values.get(lay.table, {})
     for item in lay.all_columns:
         c = item.column
         if c.endswith("_prec"):
+            continue
+        if c in (from_address or {}):
+            exprs.append(f"CAST(am.town_code AS {item.type}) AS {c}")
             continue
         if c not in present:
             exprs.append(f"CAST(NULL AS {item.type}) AS {c}")
@@ -375,35 +405,42 @@ def _typed_columns(lay: Layout, present: set, prof, i: int, slow_dates: set | No
     return exprs, errors, joins
 
 
+#: Sequence numbers an export may lack: (table, column) -> (SQL over the typed rows ``t`` and the
+#: store's highest number so far ``e.m``, the join giving ``e``, how the load report says it).
+SEQUENCES = {
+    ("jumin", "rireki_no"): (
+        "coalesce(e.m, 0) + row_number() OVER (PARTITION BY t.atena_no "
+        "ORDER BY t.shori_date NULLS LAST, t.ido_date NULLS LAST, t._line)",
+        "LEFT JOIN (SELECT atena_no, max(rireki_no) AS m FROM jumin GROUP BY atena_no) e ON e.atena_no = t.atena_no",
+        "履歴番号 from the order of each person's records (処理年月日, 異動年月日, file order)"),
+    ("honnin", "koshin_jun_no"): (
+        "coalesce(e.m, 0) + row_number() OVER (ORDER BY t.time_stamp NULLS LAST, t._line)",
+        "CROSS JOIN (SELECT max(koshin_jun_no) AS m FROM honnin) e",
+        "更新順番号 from the time stamps (file order for ties)"),
+}
+
+
+def _sequences(lay: Layout, present: set) -> tuple[str, str, list[str]]:
+    """SQL (REPLACE clause, joins) numbering what the export lacks, and how it is said."""
+    replace, joins, said = [], [], []
+    for (table, c), (expr, join, how) in SEQUENCES.items():
+        if table == lay.table and c not in present:
+            replace.append(f"CAST({expr} AS {lay.item(c).type}) AS {c}")
+            joins.append(join)
+            said.append(how)
+    return (f" REPLACE ({', '.join(replace)})" if replace else ""), " ".join(joins), said
+
+
 def _derive(con, typed: str, lay: Layout, present: set) -> list[str]:
-    """Fill the columns the export lacks; returns what was derived and how."""
+    """What was derived while typing (address matches, sequences), as the load report says it."""
     done = []
     t = lay.table
-    if t == "jumin" and "town_code" not in present:
-        con.execute(f"""UPDATE {typed} SET town_code = m.town_code
-                        FROM ({address.match_sql(f'SELECT DISTINCT genjusho FROM {typed}', 'genjusho', 'genjusho')}) m
-                        WHERE m.id = {typed}.genjusho""")
+    if t == "jumin" and "town_code" not in present:    # matched while typing (_address_map)
         n = con.execute(f"SELECT count(*) FROM {typed} WHERE town_code IS NULL AND genjusho IS NOT NULL").fetchone()[0]
         done.append(f"町丁字コード from 現住所 (the address names no 町丁字 in {n:,} rows: 不詳)")
     if t == "honnin" and "aza_code" not in present:
-        con.execute(f"""UPDATE {typed} SET aza_code = m.town_code
-                        FROM ({address.match_sql(f'SELECT DISTINCT jusho FROM {typed}', 'jusho', 'jusho')}) m
-                        WHERE m.id = {typed}.jusho""")
         done.append("大字・字コード from 住所")
-    if t == "jumin" and "rireki_no" not in present:
-        con.execute(f"""UPDATE {typed} SET rireki_no = o.n FROM (
-            SELECT _line, CAST(coalesce(e.m, 0) + row_number() OVER (PARTITION BY s.atena_no
-                   ORDER BY s.shori_date NULLS LAST, s.ido_date NULLS LAST, s._line) AS INTEGER) AS n
-            FROM {typed} s LEFT JOIN (SELECT atena_no, max(rireki_no) AS m FROM jumin GROUP BY atena_no) e USING (atena_no)
-        ) o WHERE o._line = {typed}._line""")
-        done.append("履歴番号 from the order of each person's records (処理年月日, 異動年月日, file order)")
-    if t == "honnin" and "koshin_jun_no" not in present:
-        con.execute(f"""UPDATE {typed} SET koshin_jun_no = o.n FROM (
-            SELECT _line, (SELECT coalesce(max(koshin_jun_no), 0) FROM honnin)
-                   + row_number() OVER (ORDER BY time_stamp NULLS LAST, _line) AS n FROM {typed}) o
-            WHERE o._line = {typed}._line""")
-        done.append("更新順番号 from the time stamps (file order for ties)")
-    return done
+    return done + _sequences(lay, present)[2]
 
 
 def _duplicates(typed: str, lay: Layout, present: set) -> str:
