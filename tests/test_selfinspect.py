@@ -64,12 +64,15 @@ def test_every_item_has_evidence_and_the_clean_city_passes_the_planted_items(cit
 def test_an_overdue_sofusaki_row_is_a_breach(city):
     db, reports = city
     con = duckdb.connect(str(db))
-    n = con.execute(f"UPDATE sofusaki SET sent_date = DATE '{END - dt.timedelta(days=10)}' "
+    n = con.execute(f"UPDATE sofusaki SET sent_date = DATE '{AS_OF - dt.timedelta(days=10)}' "
                     "WHERE rowid IN (SELECT rowid FROM sofusaki LIMIT 1)").fetchone()[0]
     con.close()
     assert n == 1
     it = item(inspect(db, reports), "送付先情報の消去")
     assert it.status == selfinspect.BREACH and "1件" in it.evidence and "juki purge --only sofusaki_sent" in it.evidence
+    # judged on the date the store describes (its rows hold nothing after it), not the period's end:
+    # sent Sun 22 March, due Mon 23 March; 24-27, 30, 31 March and 1 April are 7 business days late
+    assert f"{AS_OF}時点" in it.evidence and "最大 7開庁日超過" in it.evidence, it.evidence
 
 
 def test_a_silent_month_in_the_log_is_a_breach(city, log):

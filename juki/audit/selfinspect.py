@@ -52,6 +52,20 @@ class Context:
     def in_period(self) -> list[dict]:
         return [e for e in self.log if self.start <= _day(e) <= self.end]
 
+    def data_date(self) -> dt.date:
+        """The date the store's rows are judged on: the period's end, or the store's own reference
+        date when that is earlier (a store describing 1 April holds no row written after it, so
+        its rows are not overdue by the months since)."""
+        import duckdb
+
+        from .. import residency
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            own = residency.store_as_of(con)
+        finally:
+            con.close()
+        return min(self.end, own) if own else self.end
+
 
 @dataclass
 class Item:
@@ -192,23 +206,23 @@ def sofusaki_erased(c: Context) -> tuple[str, str]:
         return LOOK, "住民記録ストアがない"
     rows, [(waiting,)] = _query(c, "SELECT sent_date, count(*) FROM sofusaki WHERE sent_date IS NOT NULL GROUP BY 1",
                                 "SELECT count(*) FROM sofusaki WHERE sent_date IS NULL")
-    today = c.end
+    today = c.data_date()
     due = {d: businessdays.add_business_days(d, 1) for d, _ in rows}
     overdue = [(d, n, len(businessdays.business_days(due[d], today)) - 1) for d, n in rows if due[d] < today]
     if overdue:
         n = sum(x[1] for x in overdue)
         worst = max(x[2] for x in overdue)
-        return BREACH, (f"送付後1開庁日を過ぎても残る行 {n:,}件（最大 {worst}開庁日超過）。"
+        return BREACH, (f"{today}時点で送付後1開庁日を過ぎても残る行 {n:,}件（最大 {worst}開庁日超過）。"
                         "消去: juki purge --only sofusaki_sent")
     sent = sum(n for _, n in rows)
-    return OK, f"期限を過ぎた行なし（送付済みで期限内 {sent:,}件、未送付 {waiting:,}件）"
+    return OK, f"{today}時点で期限を過ぎた行なし（送付済みで期限内 {sent:,}件、未送付 {waiting:,}件）"
 
 
 def joshu_on_schedule(c: Context) -> tuple[str, str]:
     if c.db is None or not c.db.exists():
         return LOOK, "住民記録ストアがない"
     from ..retention import plan
-    grace = c.end - dt.timedelta(days=31)     # a monthly purge may leave up to a month's rows due
+    grace = c.data_date() - dt.timedelta(days=31)     # a monthly purge may leave up to a month's rows due
     res = plan(c.db, grace, c.policy, only=None)
     late = [r for r in res.rules if not r.skipped and r.due and r.rule not in ("sofusaki_sent",)]
     text = "、".join(f"{r.rule} {r.due:,}件" for r in late)
