@@ -6,8 +6,10 @@ them to the operator they need in an operators file of their own, as an administ
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,7 @@ SMALL = 3000
 
 # tests never write the real data folder: a private one per test session
 _DATA = Path(tempfile.mkdtemp(prefix="juki-test-data-"))
+atexit.register(shutil.rmtree, _DATA, True)        # with its keys and log, when the session ends
 os.environ["JUKI_DATA"] = str(_DATA)
 os.environ["JUKI_OPLOG"] = str(_DATA / "oplog.jsonl")
 os.environ["JUKI_OPERATORS"] = str(_DATA / "operators.toml")
