@@ -24,7 +24,7 @@ from typing import Callable
 
 import pandas as pd
 
-from .. import atomic, businessdays, paths
+from .. import atomic, paths
 
 OK, BREACH, LOOK = "適合", "不適合", "要確認"
 JSON = "self_inspection.json"
@@ -48,23 +48,13 @@ class Context:
     log: list = field(default_factory=list)          # operation-log entries (all)
     verified: tuple = (True, "")
     policy: object = None
+    #: the date the store's rows are judged on: the period's end, or the store's own reference
+    #: date when that is earlier (a store describing 1 April holds no row written after it, so
+    #: its rows are not overdue by the months since)
+    data_date: dt.date | None = None
 
     def in_period(self) -> list[dict]:
         return [e for e in self.log if self.start <= _day(e) <= self.end]
-
-    def data_date(self) -> dt.date:
-        """The date the store's rows are judged on: the period's end, or the store's own reference
-        date when that is earlier (a store describing 1 April holds no row written after it, so
-        its rows are not overdue by the months since)."""
-        import duckdb
-
-        from .. import residency
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            own = residency.store_as_of(con)
-        finally:
-            con.close()
-        return min(self.end, own) if own else self.end
 
 
 @dataclass
@@ -121,16 +111,22 @@ def log_kept(c: Context) -> tuple[str, str]:
         notes.append(f"記録のない期間 {worst[0]}日（{worst[1]}～{worst[2]}、許容 {MAX_GAP_DAYS}日）")
     else:
         notes.append(f"最長の空白 {worst[0]}日（許容 {MAX_GAP_DAYS}日）")
-    keep = _period_days(c.policy, "oplog_erase")
-    if keep and (c.end - oldest).days > keep + 31:
+    keep = c.policy.rule("oplog_erase")
+    if keep.deadline(oldest) + dt.timedelta(days=31) < c.end:      # a month's grace for the monthly prune
         status = BREACH
-        notes.append(f"保存期間（{keep // 365}年）を過ぎた記録が残っている（最古 {oldest}）")
+        n, unit = keep.amount
+        notes.append(f"保存期間（{n}{dict(y='年', d='日').get(unit, '開庁日')}）を過ぎた記録が残っている（最古 {oldest}）")
     return status, "／".join(notes)
 
 
-def log_reviewed(c: Context) -> tuple[str, str]:
-    runs = [e for e in c.log if e.get("action") == "run" and e.get("target") == "05_access_audit"
+def _audit_runs(c: Context) -> list[dict]:
+    """Successful runs of the access audit (05_access_audit) up to the period's end."""
+    return [e for e in c.log if e.get("action") == "run" and e.get("target") == "05_access_audit"
             and e.get("outcome") == "ok" and _day(e) <= c.end]
+
+
+def log_reviewed(c: Context) -> tuple[str, str]:
+    runs = _audit_runs(c)
     inside = [e for e in runs if _day(e) >= c.start]
     if not inside:
         return LOOK, "対象期間にアクセス監査（05_access_audit）の実行記録がない"
@@ -138,8 +134,7 @@ def log_reviewed(c: Context) -> tuple[str, str]:
 
 
 def access_rights_review(c: Context) -> tuple[str, str]:
-    runs = [e for e in c.log if e.get("action") == "run" and e.get("target") == "05_access_audit"
-            and e.get("outcome") == "ok" and _day(e) <= c.end]
+    runs = _audit_runs(c)
     if not runs:
         return LOOK, "アクセス権限の確認表（05_access_audit）の作成記録がない"
     last = _day(runs[-1])
@@ -201,17 +196,27 @@ def _query(c: Context, *sql: str) -> list[list]:
         con.close()
 
 
+def _store_as_of(db: Path) -> dt.date | None:
+    import duckdb
+
+    from .. import residency
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return residency.store_as_of(con)
+    finally:
+        con.close()
+
+
 def sofusaki_erased(c: Context) -> tuple[str, str]:
     if c.db is None or not c.db.exists():
         return LOOK, "住民記録ストアがない"
     rows, [(waiting,)] = _query(c, "SELECT sent_date, count(*) FROM sofusaki WHERE sent_date IS NOT NULL GROUP BY 1",
                                 "SELECT count(*) FROM sofusaki WHERE sent_date IS NULL")
-    today = c.data_date()
-    due = {d: businessdays.add_business_days(d, 1) for d, _ in rows}
-    overdue = [(d, n, len(businessdays.business_days(due[d], today)) - 1) for d, n in rows if due[d] < today]
+    today, rule = c.data_date, c.policy.rule("sofusaki_sent")
+    overdue = [(n, rule.days_overdue(d, today)) for d, n in rows if rule.deadline(d) < today]
     if overdue:
-        n = sum(x[1] for x in overdue)
-        worst = max(x[2] for x in overdue)
+        n = sum(x[0] for x in overdue)
+        worst = max(x[1] for x in overdue)
         return BREACH, (f"{today}時点で送付後1開庁日を過ぎても残る行 {n:,}件（最大 {worst}開庁日超過）。"
                         "消去: juki purge --only sofusaki_sent")
     sent = sum(n for _, n in rows)
@@ -222,7 +227,7 @@ def joshu_on_schedule(c: Context) -> tuple[str, str]:
     if c.db is None or not c.db.exists():
         return LOOK, "住民記録ストアがない"
     from ..retention import plan
-    grace = c.data_date() - dt.timedelta(days=31)     # a monthly purge may leave up to a month's rows due
+    grace = c.data_date - dt.timedelta(days=31)     # a monthly purge may leave up to a month's rows due
     res = plan(c.db, grace, c.policy, only=None)
     late = [r for r in res.rules if not r.skipped and r.due and r.rule not in ("sofusaki_sent",)]
     text = "、".join(f"{r.rule} {r.due:,}件" for r in late)
@@ -330,19 +335,6 @@ def _texts(p: Path) -> list[bytes]:
     return [re.sub(rb"data:[a-z/+-]+;base64,[A-Za-z0-9+/=]+", b"", data)]   # inlined fonts and images
 
 
-def _period_days(policy, rule_id: str) -> int | None:
-    try:
-        r = next(r for r in policy.rules if r.id == rule_id)
-    except (StopIteration, AttributeError):
-        return None
-    text = r.period
-    if text.endswith("y"):
-        return int(text[:-1]) * 365
-    if text.endswith("d") and not text.endswith("bd"):
-        return int(text[:-1])
-    return None
-
-
 # ---------------------------------------------------------------- the result
 
 @dataclass
@@ -396,6 +388,8 @@ def inspect(db=None, start=None, end=None, reports=None, log_path=None) -> SelfI
     c = Context(start, end, path if path.exists() else None, Path(reports) if reports else paths.reports(),
                 oplog.entries(log_path), oplog.verify(log_path, witness=store.recorded_log_head(path)),
                 load_policy(None))
+    own = _store_as_of(c.db) if c.db is not None else None
+    c.data_date = min(end, own) if own else end
     items = []
     for n, ch in enumerate(CHECKS, start=1):
         status, evidence = ch.gather(c)

@@ -227,7 +227,7 @@ def annotate(rule: str, key: str, path, owner: str | None = None, status: str | 
     from ..audit import guard
     from .rules import get_rule
     try:
-        get_rule(rule)
+        table = get_rule(rule).table
     except KeyError:
         raise JukiError(f"unknown rule {rule!r} (dq_summary.json lists the rule ids)") from None
     if status is not None and status not in STATUSES:
@@ -235,7 +235,6 @@ def annotate(rule: str, key: str, path, owner: str | None = None, status: str | 
     path = Path(path)
     if not path.exists():
         raise JukiError(f"no follow-up record at {path}: it starts with the first scheduled report")
-    table = get_rule(rule).table
     with guard.entry("followup", rule, params={"key": key, "owner": owner, "status": status}) as g:
         con = _open(path, write=True)
         try:

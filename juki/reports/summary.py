@@ -152,11 +152,8 @@ def _sofusaki(base: Path) -> dict | None:
     r = next((r for r in res.rules if r.rule == "sofusaki_sent"), None)
     if r is None or r.skipped:
         return {"rows": 0, "days": 0}
-    days = 0
-    if r.due and r.oldest:
-        from .. import businessdays
-        deadline = load_policy(None).rule("sofusaki_sent").deadline(dt.date.fromisoformat(r.oldest))
-        days = max(0, len(businessdays.business_days(deadline, res.as_of)) - 1)
+    days = (load_policy(None).rule("sofusaki_sent").days_overdue(dt.date.fromisoformat(r.oldest), res.as_of)
+            if r.due and r.oldest else 0)
     return {"rows": r.due, "days": days, "others": sum(x.due for x in res.rules if x.rule != "sofusaki_sent" and not x.skipped)}
 
 

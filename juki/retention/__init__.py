@@ -20,17 +20,13 @@ def breaches(result: PurgeResult, policy: Policy | None = None) -> list[tuple[st
     PIA (red, with the command that fixes it); other rows due are the monthly purge's work."""
     import datetime as dt
 
-    from .. import businessdays
     policy = policy or load(None)
     out = []
     for r in result.rules:
         if r.skipped or not r.due:
             continue
         if r.rule == "sofusaki_sent":
-            days = 0
-            if r.oldest:
-                deadline = policy.rule(r.rule).deadline(dt.date.fromisoformat(r.oldest))
-                days = max(0, len(businessdays.business_days(deadline, result.as_of)) - 1)
+            days = policy.rule(r.rule).days_overdue(dt.date.fromisoformat(r.oldest), result.as_of) if r.oldest else 0
             verb = "残っている" if result.dry_run else "残っていた（今回消去した）"
             out.append(("red", f"評価書の違反: 送付後1開庁日を過ぎた送付先情報が {r.due:,}件{verb}（最大 {days}開庁日超過）。"
                                "消去: juki purge --only sofusaki_sent"))

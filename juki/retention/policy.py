@@ -63,6 +63,15 @@ class RetentionRule:
                 return d.replace(year=d.year + n, day=28)
         return businessdays.add_business_days(d, n)
 
+    def days_overdue(self, d: dt.date, as_of: dt.date) -> int:
+        """Business days a row dated ``d`` is past its deadline on ``as_of`` (0 when not late).
+
+        >>> r = RetentionRule("x", "", "sofusaki", "TRUE", "sent_date", "1bd", "erase")
+        >>> r.days_overdue(dt.date(2026, 3, 22), dt.date(2026, 4, 1))   # due Mon 23 March
+        7
+        """
+        return max(0, len(businessdays.business_days(self.deadline(d), as_of)) - 1)
+
     def cutoff(self, as_of: dt.date) -> dt.date:
         """The latest date whose rows are due on ``as_of`` (date + period <= as_of)."""
         n, unit = self.amount
