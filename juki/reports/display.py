@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-STATUS = {"green": ("#1a7f37", "正常"), "amber": ("#b26b00", "注意"), "red": ("#c00", "要対応")}
+#: A status level: its colour and its word on every page (index, summary, status lines).
+STATUS = {"green": ("#1a7f37", "正常"), "amber": ("#b26b00", "注意"), "red": ("#c00", "要対応"), "grey": ("#777", "不明")}
 #: Status words that colour their cell wherever a table shows them.
 WORD_CLASS = {"適合": "st-green", "正常": "st-green", "不適合": "st-red", "要対応": "st-red", "異常": "st-red",
               "要確認": "st-amber", "注意": "st-amber"}

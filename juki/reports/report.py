@@ -122,7 +122,7 @@ def _finish(base: Path, work: Path, as_of: dt.date, entries, skipped, ok: bool) 
 
 def _write_index(folder: Path, as_of: dt.date, entries, skipped, lines, ok: bool, previous: str | None) -> None:
     from . import summary
-    from .display import CSS
+    from .display import CSS, STATUS
     rows = []
     for _nb, title, res in entries:
         rel = res.folder.name
@@ -138,11 +138,10 @@ def _write_index(folder: Path, as_of: dt.date, entries, skipped, lines, ok: bool
     now = dt.datetime.now()
     banner = ("" if ok else '<p class="banner">一部のレポートの作成に失敗しました。このレポートは不完全です。</p>')
     heads = []
-    colour = {"green": "#1a7f37", "amber": "#b26b00", "red": "#c00", "grey": "#777"}
-    label = {"green": "正常", "amber": "注意", "red": "要対応", "grey": "不明"}
     for x in lines:
+        colour, word = STATUS[x.status]
         heads.append(f'<tr class="st-{x.status}"><td><a href="{html.escape(x.link)}">{html.escape(x.area)}</a></td>'
-                     f'<td class="st" style="color:{colour[x.status]}">■ {label[x.status]}</td>'
+                     f'<td class="st" style="color:{colour}">■ {word}</td>'
                      f'<td class="num">{html.escape(x.value)}</td><td class="num">{html.escape(x.change)}</td>'
                      f'<td>{html.escape(x.note)}</td></tr>')
     prev = f"前回のレポート: {previous}" if previous else "前回のレポートなし"

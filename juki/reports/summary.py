@@ -203,8 +203,8 @@ def _inspection_line(base: Path, failed: set) -> Line | None:
 
 
 def headline_frame(lines: list[Line]) -> pd.DataFrame:
-    label = {"green": "正常", "amber": "注意", "red": "要対応", "grey": "不明"}
-    return pd.DataFrame([{"項目": x.area, "状況": label[x.status], "値": x.value, "変化": x.change, "説明": x.note}
+    from .display import STATUS
+    return pd.DataFrame([{"項目": x.area, "状況": STATUS[x.status][1], "値": x.value, "変化": x.change, "説明": x.note}
                          for x in lines]).set_index("項目")
 
 

@@ -230,12 +230,16 @@ def single_ages(a, ref: dt.date, level: str = "choiki", protect: Protect = OFFIC
                  [(label, ordered, "town", mapping), ("年齢", SINGLE_AGES, "age", lambda i: SINGLE_AGES[int(i)])], protect)
 
 
+def _three_band(age):
+    """The index into :data:`THREE_BANDS` of an age column (0–14, 15–64, 65+, 不詳)."""
+    return ibis.cases((age.isnull(), 3), (age < 15, 0), (age < 65, 1), else_=2)
+
+
 def three_bands(a, ref: dt.date, level: str = "choiki", protect: Protect = OFFICIAL) -> tuple[StatTable, pd.DataFrame]:
     """年齢3区分別人口 per area, and their shares (%, of residents whose age is known)."""
     t = a.stock(ref)
     mapping, ordered, label = area_labels(level)
-    b = ibis.cases((t.age.isnull(), 3), (t.age < 15, 0), (t.age < 65, 1), else_=2)
-    expr = t.group_by(town=t.town, b=b).aggregate(n=t.count())
+    expr = t.group_by(town=t.town, b=_three_band(t.age)).aggregate(n=t.count())
     st = _long(f"three_bands_{level}", f"{label}別・年齢3区分別人口（{ref}現在）", expr,
                [(label, ordered, "town", mapping), ("年齢3区分", THREE_BANDS, "b", lambda i: THREE_BANDS[int(i)])], protect)
     vals = st.frame(published=True)
@@ -284,7 +288,6 @@ def moves_by_municipality(a, start: dt.date, end: dt.date, top: int = 20, protec
         expr = g.group_by(m=g[col], sex=g.sex).aggregate(n=g.count())
         df = expr.to_pandas()
         labels, mapping = _muni_labels(df.groupby("m", dropna=True)["n"].sum(), top)
-        mapping = {**mapping}
         out.append(_long(name, f"{title}（{period_label(start, end)}）", expr,
                          [("市区町村", labels, "m", mapping), ("性別", SEXES, "sex", SEX)], protect))
     return out
@@ -295,8 +298,7 @@ def foreign_detail(a, ref: dt.date, protect: Protect = OFFICIAL) -> StatTable:
     t = a.stock(ref)
     f = t.filter(t.grp == GROUPS[1])
     nat, sk = codes.names("kokuseki"), codes.names("zairyu_shikaku")
-    b = ibis.cases((f.age.isnull(), 3), (f.age < 15, 0), (f.age < 65, 1), else_=2)
-    expr = f.group_by(nat=f.nationality, s=f.shikaku.fill_null("--"), b=b).aggregate(n=f.count())
+    expr = f.group_by(nat=f.nationality, s=f.shikaku.fill_null("--"), b=_three_band(f.age)).aggregate(n=f.count())
     labels_s = list(sk.values()) + ["（中長期在留者以外）"]
     return _long("foreign_detail", f"国籍・地域別、在留資格別、年齢3区分別外国人住民数（{ref}現在）", expr,
                  [("国籍・地域", list(nat.values()) + [UNKNOWN], "nat", nat),
