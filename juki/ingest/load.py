@@ -43,10 +43,10 @@ from .stage import RAW_LIMIT, Staged, stage
 LOAD_MEMORY = "1536MB"
 FULLWIDTH = ("０１２３４５６７８９－／：．", "0123456789-/:.")
 NUMERIC_FORMAT = ("^[0-9", "^T[0-9")
-#: Columns the loader derives when an export does not carry them.
-DERIVABLE = {"jumin": ("rireki_no", "town_code"), "honnin": ("koshin_jun_no", "aza_code"), "sofusaki": ("sent_date",)}
 #: Derived code column <- the address text it is matched from (:mod:`juki.codes.address`).
 FROM_ADDRESS = {"jumin": {"town_code": "genjusho"}, "honnin": {"aza_code": "jusho"}}
+#: System columns an export may lack and that stay empty then (送付日: set when a batch is sent).
+MAY_LACK = {"sofusaki": ("sent_date",)}
 
 
 @dataclass
@@ -225,7 +225,9 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     text = _csv(st, cols)
     present = set(cols)
     missing = [c for c in lay.columns if c not in present]
-    derive = [c for c in missing if c in DERIVABLE.get(lay.table, ()) or c.endswith("_prec")]
+    derivable = {*FROM_ADDRESS.get(lay.table, {}), *MAY_LACK.get(lay.table, ()),
+                 *(c for (t, c) in SEQUENCES if t == lay.table)}
+    derive = [c for c in missing if c in derivable or c.endswith("_prec")]
     required_missing = [lay.item(c).name for c in missing if c not in derive and not lay.item(c).nullable]
     if required_missing:
         raise JukiError(f"{f.name}: required item(s) missing from the file: {', '.join(required_missing[:5])}"
@@ -434,12 +436,10 @@ def _sequences(lay: Layout, present: set) -> tuple[str, str, list[str]]:
 def _derive(con, typed: str, lay: Layout, present: set) -> list[str]:
     """What was derived while typing (address matches, sequences), as the load report says it."""
     done = []
-    t = lay.table
-    if t == "jumin" and "town_code" not in present:    # matched while typing (_address_map)
-        n = con.execute(f"SELECT count(*) FROM {typed} WHERE town_code IS NULL AND genjusho IS NOT NULL").fetchone()[0]
-        done.append(f"町丁字コード from 現住所 (the address names no 町丁字 in {n:,} rows: 不詳)")
-    if t == "honnin" and "aza_code" not in present:
-        done.append("大字・字コード from 住所")
+    for c, a in FROM_ADDRESS.get(lay.table, {}).items():
+        if c not in present and a in present:       # matched while typing (_address_map)
+            n = con.execute(f"SELECT count(*) FROM {typed} WHERE {c} IS NULL AND {a} IS NOT NULL").fetchone()[0]
+            done.append(f"{lay.item(c).name} from {lay.item(a).name} (the address names no 町丁字 in {n:,} rows: 不詳)")
     return done + _sequences(lay, present)[2]
 
 
