@@ -223,12 +223,18 @@ def ckm_utility(analysis_db: Path) -> dict:
 
 def main(argv: list[str]) -> int:
     """``python -m juki.bench vendor-export DB OUT ROWS`` | ``ckm-utility ANALYSIS_DB`` (helpers)."""
-    if len(argv) == 4 and argv[0] == "vendor-export":
-        write_vendor_export(Path(argv[1]), Path(argv[2]), int(argv[3]))
-        return 0
-    if len(argv) == 2 and argv[0] == "ckm-utility":
-        print(json.dumps(ckm_utility(Path(argv[1])), ensure_ascii=False, default=str))
-        return 0
+    try:
+        if len(argv) == 4 and argv[0] == "vendor-export":
+            if not Path(argv[1]).is_file():
+                raise JukiError(f"no store at {argv[1]}")
+            write_vendor_export(Path(argv[1]), Path(argv[2]), _ints(argv[3], "ROWS")[0])
+            return 0
+        if len(argv) == 2 and argv[0] == "ckm-utility":
+            print(json.dumps(ckm_utility(Path(argv[1])), ensure_ascii=False, default=str))
+            return 0
+    except JukiError as e:
+        print(f"juki.bench: {e}", file=sys.stderr)
+        return 2
     print("usage: python -m juki.bench vendor-export DB OUT ROWS | ckm-utility ANALYSIS_DB", file=sys.stderr)
     return 2
 

@@ -148,3 +148,13 @@ def test_daily_sofusaki_purge_skips_a_closed_day(tmp_path, small_db):
 def test_more_bad_input(tmp_path, args, fragment):
     extra = ["--db", str(tmp_path / "none.duckdb")] if args[0] == "followup" else []
     assert fragment in _one_line_error(juki(*args, *extra))
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["ckm-utility", "/nonexistent/analysis.duckdb"], "no analysis store"),
+    (["vendor-export", "/nonexistent/juki.duckdb", "/nonexistent/out.csv", "10"], "no store"),
+    (["vendor-export"], "usage"),
+])
+def test_bench_helpers_bad_input(args, fragment):
+    p = subprocess.run([sys.executable, "-m", "juki.bench", *args], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and fragment in p.stderr, p.stderr
