@@ -213,7 +213,7 @@ def sofusaki_erased(c: Context) -> tuple[str, str]:
     rows, [(waiting,)] = _query(c, "SELECT sent_date, count(*) FROM sofusaki WHERE sent_date IS NOT NULL GROUP BY 1",
                                 "SELECT count(*) FROM sofusaki WHERE sent_date IS NULL")
     today, rule = c.data_date, c.policy.rule("sofusaki_sent")
-    overdue = [(n, rule.days_overdue(d, today)) for d, n in rows if rule.deadline(d) < today]
+    overdue = [(n, rule.days_overdue(d, today)) for d, n in rows if rule.deadline(d) <= today]   # due, as the purge counts it
     if overdue:
         n = sum(x[0] for x in overdue)
         worst = max(x[1] for x in overdue)
