@@ -20,6 +20,8 @@ import os
 import time
 from pathlib import Path
 
+from .errors import JukiError
+
 #: Files the workbench creates: readable and writable by their owner only (PIA: personal data).
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -67,6 +69,29 @@ def replacing(path, mode: int = FILE_MODE):
             os.chmod(tmp, mode)
             fsync_file(tmp)
         os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def creating(path, mode: int = FILE_MODE):
+    """Like :func:`replacing`, but ``path`` must not exist: the finished file is hard-linked into
+    place, which fails if anything -- a file, a symlink, a store, a log -- is there already."""
+    path = Path(path)
+    tmp = temp_beside(path)
+    remove(tmp)
+    try:
+        yield tmp
+        if tmp.exists():
+            os.chmod(tmp, mode)
+            fsync_file(tmp)
+        try:
+            os.link(tmp, path, follow_symlinks=False)
+        except FileExistsError:
+            raise JukiError(f"{path} exists already: outputs are created new, never written over") from None
+        remove(tmp)
         fsync_dir(path.parent)
     except BaseException:
         remove(tmp)

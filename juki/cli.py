@@ -126,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--analysis-db", default=None)
     s.add_argument("--no-browser", action="store_true")
 
+    s = _sub(sub, "table", "a protected table of residents from the table service (perturbed; analysts' only way in)")
+    s.add_argument("--area", default=None, help="a 町域 (default: 全域)")
+    s.add_argument("--age", default="0-100", help="years FROM-TO (100 = 100 and over; default 0-100)")
+    s.add_argument("--sex", default="男女計", choices=["男女計", "男", "女"])
+    s.add_argument("--nationality", default=None, help="日本人住民, 外国人住民 or a nationality's name")
+    s.add_argument("--as-of", type=_date, default=None, help="a published reference date (default: the publication's)")
+    s.add_argument("--by", default="age", choices=["age"])
+    s.add_argument("--threshold", type=int, default=None, help="show perturbed values below this as x")
+    s.add_argument("--format", default="csv", choices=["csv", "json"])
+    s.add_argument("--dates", action="store_true", help="list the published reference dates instead")
+
+    _sub(sub, "serve-tables", "run the table service on PREFIX/run/tables.sock (the service account, in an installation)")
+
     s = _sub(sub, "audit", "the operation log: verify, person, operator, prune, acknowledge")
     s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge"])
     s.add_argument("subject", nargs="?", help="with person: a 宛名番号; with operator: an operator id")
@@ -228,7 +241,8 @@ def cmd_export(a) -> int:
     from .ingest import export
     guard.identify("export", a.table, flag=a.operator)
     res = export(a.table, a.out, db=a.db, profile=a.profile, encoding=a.encoding, dates=a.dates, header=a.header)
-    print(f"wrote {res.rows:,} rows of {a.table} for {res.recipient} ({len(res.items)} items) to {a.out}")
+    print(f"wrote {res.rows:,} rows of {a.table} for {res.recipient} ({len(res.items)} items) to "
+          f"{res.path or 'standard output'} (sha256 {res.sha256})", file=sys.stderr if res.path is None else sys.stdout)
     return 0
 
 
@@ -236,8 +250,19 @@ def cmd_purge(a) -> int:
     from .audit import guard
     from .retention import apply, load, plan
     op = guard.identify("purge", "retention", flag=a.operator)[0]
+    if a.policy:
+        from . import server
+        if server.installation() is not None:
+            guard.refuse("purge", "retention", "--policy is not accepted in an installation: the retention policy "
+                         "is root's configuration (etc/retention.toml)")
+        guard.require("custom_config", "retention policy", params={"policy": a.policy})
     policy = load(a.policy)
-    as_of = a.as_of or dt.date.today()
+    today = dt.date.today()
+    as_of = a.as_of or today
+    if as_of > today and not a.dry_run:
+        with guard.entry("purge", "retention", params={"as_of": as_of.isoformat()}):
+            raise JukiError(f"--as-of {as_of} is after today ({today}): a real purge erases only what is due "
+                            "today (use --dry-run to see what a later date would purge)")
     if a.if_business_day:
         from .businessdays import is_business_day
         if not is_business_day(as_of):
@@ -265,10 +290,35 @@ def cmd_publish(a) -> int:
     return 0
 
 
+def cmd_table(a) -> int:
+    import json
+
+    from . import tables
+    if a.dates:
+        ds, own = tables.dates()
+        print(json.dumps({"ref_dates": ds, "as_of": own}) if a.format == "json" else "\n".join(ds))
+        return 0
+    try:
+        lo, hi = (int(x) for x in a.age.split("-", 1))
+    except ValueError:
+        raise JukiError(f"--age {a.age!r}: give FROM-TO in years, e.g. 20-39") from None
+    req = tables.request(a.area, (lo, hi), a.sex, a.nationality, a.as_of, a.by, a.threshold)
+    df, caption = tables.answer(req)
+    sys.stdout.write(tables.to_json(df, caption) + "\n" if a.format == "json" else tables.csv_text(df, caption))
+    return 0
+
+
+def cmd_serve_tables(a) -> int:
+    from .tableservice import serve
+    return serve()
+
+
 def cmd_explore(a) -> int:
+    from . import tables
     from .analysis.explore_app import serve
     from .audit import guard
-    guard.identify("explore", "explorer", flag=a.operator)
+    if not tables._remote():       # in an installation the service identifies the analyst at the first query
+        guard.identify("explore", "explorer", flag=a.operator)
     return serve(port=a.port, analysis_db=a.analysis_db, open_browser=not a.no_browser)
 
 
@@ -344,13 +394,35 @@ def cmd_bench(a) -> int:
 COMMANDS = {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench,
             "expectations": cmd_expectations, "report": cmd_report, "search": cmd_search, "audit": cmd_audit,
             "load": cmd_load, "export": cmd_export, "purge": cmd_purge, "publish-analysis": cmd_publish,
-            "explore": cmd_explore, "followup": cmd_followup}
+            "explore": cmd_explore, "followup": cmd_followup, "table": cmd_table,
+            "serve-tables": cmd_serve_tables}
+
+
+#: Options naming a file, which an installation decides for itself (the service account could
+#: otherwise be pointed at its own log, keys or configuration).
+_PATH_OPTIONS = ("db", "analysis_db", "policy")
+
+
+def _installation_checks(a) -> None:
+    from .server import installation
+    inst = installation()
+    if inst is None:
+        return
+    from .audit import guard
+    for opt in _PATH_OPTIONS:
+        if getattr(a, opt, None):
+            guard.refuse(a.command, "cli", f"--{opt.replace('_', '-')} is not accepted in an installation: it uses "
+                         f"its own stores and configuration under {inst.prefix}", {opt: str(getattr(a, opt))[:200]})
+    if a.command == "publish-analysis" and a.out:
+        guard.refuse(a.command, "cli", "--out is not accepted by publish-analysis in an installation: the analysis "
+                     f"store is {inst.data / 'analysis.duckdb'}", {"out": a.out[:200]})
 
 
 def main(argv=None) -> int:
     os.umask(0o077)
     try:
         a = build_parser().parse_args(argv)
+        _installation_checks(a)
         if a.operator or os.environ.get("JUKI_OPERATOR"):
             from .audit import guard
             guard.identify(a.command, "cli", flag=a.operator)  # refuses and logs the attempt

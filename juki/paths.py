@@ -20,7 +20,15 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 
 
+def _inst():
+    from .server import installation
+    return installation()
+
+
 def root() -> Path:
+    inst = _inst()
+    if inst is not None:
+        return inst.prefix
     env = os.environ.get("JUKI_HOME")
     if env:
         return Path(env).resolve()
@@ -31,46 +39,76 @@ def root() -> Path:
 
 
 def data_dir() -> Path:
+    inst = _inst()
+    if inst is not None:        # an installation's folders are its own, never a variable's
+        return inst.data
     env = os.environ.get("JUKI_DATA")
     return Path(env) if env else root() / "data"
 
 
 def default_db() -> Path:
     """``JUKI_DB`` or ``<data>/juki.duckdb``: the registry store."""
-    env = os.environ.get("JUKI_DB")
+    env = None if _inst() else os.environ.get("JUKI_DB")
     return Path(env) if env else data_dir() / "juki.duckdb"
 
 
 def analysis_db(registry=None) -> Path:
     """``JUKI_ANALYSIS_DB``, else ``analysis.duckdb`` beside the registry store (``<data>/`` by
     default): the de-identified analysis store."""
-    env = os.environ.get("JUKI_ANALYSIS_DB")
+    env = None if _inst() else os.environ.get("JUKI_ANALYSIS_DB")
     if env:
         return Path(env)
     return (Path(registry).parent if registry else data_dir()) / "analysis.duckdb"
 
 
 def oplog() -> Path:
-    env = os.environ.get("JUKI_OPLOG")
+    env = None if _inst() else os.environ.get("JUKI_OPLOG")
     return Path(env) if env else data_dir() / "oplog.jsonl"
 
 
 def operators() -> Path:
+    inst = _inst()
+    if inst is not None:
+        return inst.etc / "operators.toml"
     env = os.environ.get("JUKI_OPERATORS")
     return Path(env) if env else data_dir() / "operators.toml"
 
 
 def notebooks() -> Path:
-    return root() / "notebooks"
+    inst = _inst()
+    return inst.notebooks if inst is not None else root() / "notebooks"
 
 
 def reports() -> Path:
+    inst = _inst()
+    if inst is not None:
+        return inst.reports
     env = os.environ.get("JUKI_REPORTS")
     return Path(env) if env else root() / "reports"
 
 
+def exports() -> Path:
+    """Where ``--out`` files are created (new files only): ``PREFIX/exports`` in an
+    installation, else ``JUKI_EXPORTS`` or ``<root>/exports``."""
+    inst = _inst()
+    if inst is not None:
+        return inst.exports
+    env = os.environ.get("JUKI_EXPORTS")
+    return Path(env) if env else root() / "exports"
+
+
+def config_dir() -> Path | None:
+    """The root-owned configuration folder of an installation (None in a single-user checkout)."""
+    inst = _inst()
+    return inst.etc if inst is not None else None
+
+
 def config_file(folder: str, name: str) -> Path:
-    """``<data>/<folder>/<name>.toml``, else the checkout's ``data/<folder>/<name>.toml`` (examples)."""
+    """``<etc>/<folder>/<name>.toml`` in an installation; else ``<data>/<folder>/<name>.toml``,
+    else the checkout's ``data/<folder>/<name>.toml`` (examples)."""
+    etc = config_dir()
+    if etc is not None:
+        return etc / folder / f"{name}.toml"
     local = data_dir() / folder / f"{name}.toml"
     if local.exists():
         return local

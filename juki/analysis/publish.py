@@ -69,6 +69,14 @@ def publish(db=None, as_of: dt.date | None = None, out=None) -> dict:
     target = Path(out) if out else paths.analysis_db(src if db else None)
     if target.resolve() == src.resolve():
         raise JukiError("the analysis store cannot replace the registry store")
+    if target.is_symlink():
+        raise JukiError(f"{target} is a symlink: the analysis store is written only as a plain file")
+    if target.exists():
+        from .store import _meta
+        _meta(target)      # replaces only an earlier analysis store: one-line refusal for a log, a key, a store
+    elif out:
+        from .. import outputs
+        target = outputs.target(str(out))
     with guard.entry("publish_analysis", target.name, params={"as_of": str(as_of) if as_of else None}) as g:
         res = _publish(src, target, as_of)
         g.records = res["persons"]

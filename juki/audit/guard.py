@@ -52,7 +52,7 @@ def _emit(action, target, *, operator, os_user, role, params, records, outcome, 
 
 
 def _refuse(action, target, params, account, operator_id, why: str):
-    with contextlib.suppress(Refused):  # a log that cannot be written refuses too; the first reason stands
+    with contextlib.suppress(Refused, OSError):  # a log that cannot be written refuses too; the first reason stands
         oplog.append(action, target, operator=operator_id, os_user=account, role="", params=params,
                      outcome="refused", detail=why)
     raise Refused(why)
@@ -70,9 +70,19 @@ def identify(action: str = "use", target: str = "", params: dict | None = None, 
     if why:
         _refuse(action, target, params, account, op.id if op else "", why)
     if op is None:
+        from ..server import installation
+        inst = installation()
         _refuse(action, target, params, account, "",
+                f"OS account {account} holds no juki role: root must add it to a {inst.group_prefix}<role> group"
+                if inst else
                 f"OS account {account} is not an operator: an administrator must add it to {roles.operators_path().name}")
     return op, account
+
+
+def refuse(action: str, target: str, why: str, params: dict | None = None, flag: str | None = None):
+    """Refuse a request (one line) and log the refusal under whoever asked."""
+    op, account = identify(action, target, params, flag)
+    _refuse(action, target, params, account, op.id, why)
 
 
 def current():

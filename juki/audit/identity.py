@@ -25,6 +25,9 @@ def account_name(uid: int) -> str:
 
 def os_account() -> tuple[str, bool]:
     """(account, via_sudo): who is running this process."""
+    from ..server import caller, installation
+    if installation() is not None:      # bin/setup-server: sudo and juki-entry say who called
+        return caller()
     uid = os.getuid()
     sudo = os.environ.get("SUDO_UID")
     if sudo and sudo.isdigit() and int(sudo) != uid:

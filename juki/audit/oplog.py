@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 
 from .. import atomic, paths
+from . import witness as wlog
 from .roles import Refused
 
 GENESIS = "0" * 64
@@ -168,12 +169,18 @@ def _ready_to_append(p: Path, last: dict | None) -> tuple[bytes, str]:
 def check_ready(path: Path | None = None) -> None:
     """Refuse (before any work is done) when the log cannot take another entry: no unlogged use."""
     p = Path(path) if path else log_path()
-    if not p.exists():
-        _ready_to_append(p, None)
-        return
-    with open(p, "rb") as fh:
-        line = _last_line(fh)
-    _ready_to_append(p, _link(json.loads(line)) if line else None)
+    last = None
+    if p.exists():
+        with open(p, "rb") as fh:
+            line = _last_line(fh)
+        last = _link(json.loads(line)) if line else None
+    _ready_to_append(p, last)
+    if wlog.enabled() and path is None:
+        wit = wlog.lines()
+        if wit and (last is None or wit[-1][0] != last["seq"] or wit[-1][1] != last["hash"]):
+            raise Refused(f"the operation log disagrees with its witness (the log ends at seq "
+                          f"{last['seq'] if last else 'nothing'}, the witness at seq {wit[-1][0]}): "
+                          "run 'juki audit verify' as root or an auditor")
 
 
 def _persons_fields(p: Path, seq: int, persons) -> dict:
@@ -218,6 +225,7 @@ def append(action: str, target: str, *, operator: str, os_user: str = "", role: 
             fh.flush()
             os.fsync(fh.fileno())
             _write_anchor(p, key, seq, entry["hash"])
+            wlog.record(seq, entry["hash"], entry["at"])
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     return entry
@@ -245,6 +253,7 @@ def acknowledge(reason: str, *, operator: str, os_user: str, path: Path | None =
         fh.flush()
         os.fsync(fh.fileno())
     _write_anchor(p, key, entry["seq"], entry["hash"])
+    wlog.record(entry["seq"], entry["hash"], entry["at"])
     return entry
 
 
@@ -274,6 +283,11 @@ def verify(path: Path | None = None, witness: dict | None = None) -> tuple[bool,
     ``witness`` is a {seq, hash} the store recorded (``oplog_head`` in its metadata)."""
     p = Path(path) if path else log_path()
     key = _key(p, create=False)
+    if wlog.enabled() and path is None:
+        if not p.exists():
+            w = wlog.problem({}, None, None)
+            if w:
+                return False, w
     if not p.exists():
         problem = _anchor_problem(p, None, key)
         if problem:
@@ -312,6 +326,10 @@ def verify(path: Path | None = None, witness: dict | None = None) -> tuple[bool,
             prev, seq, n = e["hash"], e["seq"], n + 1
             by_seq[seq] = e["hash"]
     last = {"seq": seq, "hash": prev} if seq is not None else None
+    if wlog.enabled() and path is None:
+        w = wlog.problem(by_seq, min(by_seq) if by_seq else None, seq)
+        if w:
+            return False, w
     problem = _anchor_problem(p, last, key)
     if problem:
         return False, problem
@@ -324,6 +342,8 @@ def verify(path: Path | None = None, witness: dict | None = None) -> tuple[bool,
         if last is None or witness["seq"] > last["seq"]:
             return False, f"the store recorded entry seq {witness['seq']}, beyond the end of the log"
     msg = f"{n} entries verified, anchored at seq {seq}"
+    if wlog.enabled() and path is None:
+        msg += f", each matching its witness ({wlog.path()})"
     if breaks:
         msg += f"; acknowledged break(s) at {', '.join(breaks)}"
     return True, msg

@@ -21,7 +21,7 @@ from .. import paths
 from ..errors import JukiError
 
 ROLES = {"analyst": "統計分析者", "reviewer": "データ品質確認者", "number_clerk": "個人番号利用事務担当",
-         "administrator": "管理者", "scheduler": "定期処理"}
+         "administrator": "管理者", "scheduler": "定期処理", "auditor": "監査担当"}
 PERMISSIONS = Path(__file__).with_name("permissions.toml")
 
 
@@ -47,6 +47,10 @@ class Operator:
 def permissions() -> dict[str, frozenset]:
     from ..tomlfile import read
     data = read(PERMISSIONS, "permissions file").get("entry", {})
+    return _checked(data)
+
+
+def _checked(data: dict) -> dict[str, frozenset]:
     out = {}
     for entry, roles in data.items():
         bad = set(roles) - set(ROLES)
@@ -54,6 +58,20 @@ def permissions() -> dict[str, frozenset]:
             raise JukiError(f"permissions file: {entry}: unknown role(s) {', '.join(sorted(bad))}")
         out[entry] = frozenset(roles)
     return out
+
+
+@lru_cache(maxsize=1)
+def notebook_permissions() -> dict[str, frozenset]:
+    """Which roles may run each installed notebook (``[notebook]`` of permissions.toml)."""
+    from ..tomlfile import read
+    return _checked(read(PERMISSIONS, "permissions file").get("notebook", {}))
+
+
+def notebook_roles(name: str) -> frozenset:
+    try:
+        return notebook_permissions()[name]
+    except KeyError:
+        raise JukiError(f"notebook {name!r} has no roles declared in permissions.toml: nobody may run it") from None
 
 
 def needs(entry: str) -> frozenset:
@@ -68,9 +86,15 @@ def operators_path() -> Path:
 
 
 def load(path=None) -> dict[str, Operator]:
-    """Operators by id, from a file that must be trustworthy (see :func:`juki.paths.untrusted`)."""
+    """Operators by id, from a file that must be trustworthy (see :func:`juki.paths.untrusted`).
+
+    In an installation (``bin/setup-server``) the file is root-owned and optional: roles come from
+    OS groups, and an entry may only name, disable or narrow them (see :func:`by_account`)."""
+    from ..server import installation
     from ..tomlfile import read
     p = Path(path) if path else operators_path()
+    if installation() is not None and not p.exists():
+        return {}
     if not p.exists():
         raise Refused(f"no operators file at {p}: copy data/operators.example.toml there (bin/setup does) "
                       "and map your OS account")
@@ -102,7 +126,18 @@ def load(path=None) -> dict[str, Operator]:
 
 
 def by_account(ops: dict[str, Operator], account: str) -> Operator | None:
-    return next((o for o in ops.values() if o.os_user == account), None)
+    """The operator an OS account acts as.  In an installation the account's OS groups decide
+    the roles; the operators file can only narrow them, disable the account or name it."""
+    from ..server import group_roles, installation
+    listed = next((o for o in ops.values() if o.os_user == account), None)
+    if installation() is None:
+        return listed
+    granted = group_roles(account, ROLES)
+    if not granted:
+        return None
+    if listed is None:
+        return Operator(account, account, granted, account)
+    return Operator(listed.id, listed.name, listed.roles & granted, account, listed.enabled, listed.disabled_on)
 
 
 def check(op: Operator, entry: str, allowed) -> Operator:

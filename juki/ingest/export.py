@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class ExportProfile:
     items: dict            # table -> list of columns
     allows_number: bool = False
     allows_secret: bool = False
+    digest: str = "built-in"          # SHA-256 of the profile file (logged with every export)
 
     @classmethod
     def default(cls) -> "ExportProfile":
@@ -52,15 +54,31 @@ class ExportResult:
     purpose: str
     items: list
     sha256: str
+    path: Path | None = None           # None: written to standard output
+
+
+def profile_path(name: str) -> Path:
+    """A profile by name from the configuration folder.  A path to a file of one's own is
+    accepted only from an administrator in a single-user checkout (a test installation)."""
+    from ..server import installation
+    if re.match(r"^[0-9A-Za-z_-]+$", name):
+        p = paths.config_file("export_profiles", name)
+        if not p.exists():
+            raise JukiError(f"no export profile {name!r} in {p.parent}")
+        return p
+    if installation() is not None:
+        raise JukiError(f"export profile {name!r}: give the name of a profile in {paths.config_file('export_profiles', 'x').parent}, "
+                        "not a path (profiles are root's configuration)")
+    from ..audit import guard
+    guard.require("custom_config", "export profile", params={"profile": name})
+    return Path(name)
 
 
 def load_profile(name: str | None) -> ExportProfile:
     if not name or name == "default":
         return ExportProfile.default()
     from ..tomlfile import read
-    p = Path(name)
-    if not p.suffix:
-        p = paths.config_file("export_profiles", name)
+    p = profile_path(name)
     d = read(p, "export profile")
     for k in ("recipient", "purpose", "items"):
         if k not in d:
@@ -83,7 +101,8 @@ def load_profile(name: str | None) -> ExportProfile:
                             "but does not set allows_secret = true")
         if "individual_number" in kinds and not allows:
             raise JukiError(f"export profile {p.name}: lists 個人番号 but does not set allows_number = true")
-    return ExportProfile(d.get("name", p.stem), d["recipient"], d["purpose"], items, allows, secret)
+    return ExportProfile(d.get("name", p.stem), d["recipient"], d["purpose"], items, allows, secret,
+                         hashlib.sha256(p.read_bytes()).hexdigest())
 
 
 def export(table: str, out, db=None, profile: str | None = "default", encoding: str = "utf-8", dates: str = "iso",
@@ -101,23 +120,23 @@ def export(table: str, out, db=None, profile: str | None = "default", encoding: 
         raise JukiError(f"export profile {prof.name} gives {prof.recipient} nothing of {LAYOUTS[table].file}")
     layout = LAYOUTS[table]
     cols = prof.items[table]
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise JukiError(f"cannot write {out}: folder {out.parent} does not exist")
+    from .. import outputs
     with_number = any(layout.item(c).sensitivity == "individual_number" for c in cols)
-    params = {"file": out.name, "recipient": prof.recipient, "purpose": prof.purpose, "profile": prof.name,
+    params = {"file": str(out)[:200], "recipient": prof.recipient, "purpose": prof.purpose,
+              "profile": prof.name, "profile_sha256": prof.digest,
               "items": [layout.item(c).name for c in cols], "encoding": encoding, "dates": dates}
     with guard.entry("export", table, params=params, number_accessed=with_number,
                      allowed={"number_clerk"} if with_number else None) as g:
+        dest = outputs.target(str(out))
         con = store.open_duckdb(db)
         try:
-            n, digest, keys = _write(con, layout, cols, out, encoding, dates, header)
+            n, digest, keys = _write(con, layout, cols, dest, encoding, dates, header)
             g.persons = [k[0] for k in keys] if table == "jumin" else persons_of(con, table, keys)
         finally:
             con.close()
         g.records = n
-        g.detail = f"sha256 {digest}"
-    return ExportResult(n, prof.recipient, prof.purpose, cols, digest)
+        g.detail = f"{dest or '(standard output)'} sha256 {digest}"
+    return ExportResult(n, prof.recipient, prof.purpose, cols, digest, dest)
 
 
 def _write(con, layout, cols, out: Path, encoding, dates, header):
@@ -125,7 +144,17 @@ def _write(con, layout, cols, out: Path, encoding, dates, header):
     kinds = [layout.item(c).type for c in cols]
     n, keys = 0, []
     h = hashlib.sha256()
-    with atomic.replacing(out) as tmp:
+    if out is None:                    # standard output: the caller's own shell writes the file
+        import sys
+        import tempfile
+        with tempfile.TemporaryDirectory(dir=atomic.private_dir(paths.exports())) as d:
+            res = _write(con, layout, cols, Path(d) / "export.csv", encoding, dates, header)
+            with open(Path(d) / "export.csv", "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+        return res
+    with atomic.creating(out) as tmp:
         try:
             with open(tmp, "w", encoding=encoding, newline="", errors="strict") as fh:
                 w = csv.writer(fh, lineterminator="\r\n")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -55,10 +56,24 @@ class Spec:
 
 # ------------------------------------------------------------------ steps
 
+NAME = re.compile(r"^[0-9A-Za-z_]+$")
+
+
 def resolve(name: str) -> Path:
-    nb = paths.notebooks() / (name if name.endswith(".ipynb") else f"{name}.ipynb")
-    if not nb.is_file():
-        known = sorted(p.stem for p in paths.notebooks().glob("*.ipynb"))
+    """An installed notebook, by name only: no path, no traversal, no symlink out of the folder.
+
+    >>> resolve("../../tmp/evil")
+    Traceback (most recent call last):
+    ...
+    juki.errors.JukiError: notebook '../../tmp/evil': give the name of an installed notebook (e.g. 01_data_quality), not a path
+    """
+    stem = name[:-len(".ipynb")] if name.endswith(".ipynb") else name
+    if not NAME.match(stem):
+        raise JukiError(f"notebook {name!r}: give the name of an installed notebook (e.g. 01_data_quality), not a path")
+    folder = paths.notebooks().resolve()
+    nb = folder / f"{stem}.ipynb"
+    known = sorted(p.stem for p in folder.glob("*.ipynb"))
+    if stem not in known or nb.is_symlink() or nb.resolve().parent != folder:
         raise JukiError(f"unknown notebook {name!r}; known: {', '.join(known)}")
     return nb
 
@@ -76,18 +91,16 @@ def notebook_parameters(nb: Path) -> dict:
     return out
 
 
-def notebook_roles(nb: Path) -> frozenset:
-    """Roles a notebook declares in its metadata (``juki.roles``); none declared = administrator."""
-    import nbformat
-    meta = nbformat.read(nb, as_version=4).metadata.get("juki", {})
-    return frozenset(meta.get("roles", ["administrator"]))
-
-
 def spec(nb: Path) -> Spec:
+    """A notebook's parameters and store from the notebook; its roles from permissions.toml only."""
     import nbformat
+
+    from ..audit.roles import notebook_roles
     meta = nbformat.read(nb, as_version=4).metadata.get("juki", {})
-    return Spec(nb, notebook_parameters(nb), frozenset(meta.get("roles", ["administrator"])),
-                meta.get("store", "registry"))
+    store = meta.get("store", "registry")
+    if store not in ("registry", "analysis", "none"):
+        raise JukiError(f"notebook {nb.stem}: unknown store {store!r}")
+    return Spec(nb, notebook_parameters(nb), notebook_roles(nb.stem), store)
 
 
 def coerce(name: str, raw: str, default):

@@ -23,9 +23,20 @@ from ..errors import JukiError
 
 DEFAULT = Path(__file__).with_name("default_policy.toml")
 TABLES = {"jumin", "jumin_joshu", "honnin", "sofusaki", "quarantine", "oplog"}
-#: Floors the law or the PIA sets; a policy asking for less is refused.
-MINIMUM = {"oplog_erase": ("y", 1), "joshu_erase": ("y", 150), "honnin_superseded_erase": ("y", 150),
-           "honnin_removed_erase": ("y", 150)}
+#: Floors the law or the PIA sets, by the table a rule acts on (never by a rule's id, which a
+#: policy chooses): a rule asking for less is refused, whatever it is called.
+#: table -> (actions allowed, shortest period in days).
+FLOORS = {
+    "jumin": ({"move"}, 5 * 365),             # the live file: only 除票 leave it, after 5 years (標準仕様書)
+    "jumin_joshu": ({"erase"}, 150 * 365),    # 除票: 150 years (住基法施行令34条)
+    "honnin": ({"erase"}, 150 * 365),         # 本人確認情報: 150 years
+    "oplog": ({"erase"}, 365),                # operation logs: at least one year (PIA)
+    "sofusaki": ({"erase"}, 1),               # 送付先情報: one business day after sending
+    "quarantine": ({"erase"}, 0),
+}
+#: The only rows of the live 住民基本台帳ファイル a rule may select.
+JUMIN_ROWS = "removed"
+_DAYS = {"y": 365, "d": 1, "bd": 1}
 _PERIOD = re.compile(r"^(\d+)(y|d|bd)$")
 
 
@@ -100,14 +111,24 @@ class Policy:
         raise KeyError(rule_id)
 
 
+def installed() -> Path:
+    """The policy in force: ``etc/retention.toml`` of an installation (root's), else the default."""
+    from .. import paths
+    etc = paths.config_dir()
+    if etc is not None and (etc / "retention.toml").exists():
+        return etc / "retention.toml"
+    return DEFAULT
+
+
 def load(path: str | Path | None = None) -> Policy:
-    """The default policy, with rules of ``path`` (same shape) replacing those of the same id."""
-    rules = {r.id: r for r in _read(DEFAULT)}
-    src = str(DEFAULT)
+    """The policy in force, with rules of ``path`` (same shape) replacing those of the same id."""
+    base = installed()
+    rules = {r.id: r for r in _read(base)}
+    src = str(base)
     if path:
         for r in _read(Path(path)):
             rules[r.id] = r
-        src = f"{DEFAULT.name} + {path}"
+        src = f"{base.name} + {path}"
     return Policy(tuple(rules.values()), src)
 
 
@@ -132,9 +153,16 @@ def _read(path: Path) -> list[RetentionRule]:
         m = _PERIOD.match(str(raw["period"]))
         if not m:
             raise JukiError(f"{where}: period {raw['period']!r} is not like 5y, 30d or 1bd")
-        floor = MINIMUM.get(raw["id"])
-        if floor and (m.group(2) != floor[0] or int(m.group(1)) < floor[1]):
-            raise JukiError(f"{where}: {raw['id']} must keep rows at least {floor[1]}{floor[0]} (law / PIA)")
+        actions, days = FLOORS[raw["table"]]
+        if raw["action"] not in actions:
+            raise JukiError(f"{where}: rows of {raw['table']} may not be {raw['action']}d by any rule (law / PIA)")
+        if int(m.group(1)) * _DAYS[m.group(2)] < days:
+            raise JukiError(f"{where}: rows of {raw['table']} must be kept at least "
+                            f"{days // 365 if days >= 365 else days}{'y' if days >= 365 else 'd'} (law / PIA), "
+                            f"not {raw['period']}")
+        if raw["table"] == "jumin" and (str(raw["rows"]).strip() != JUMIN_ROWS or raw.get("to") != "jumin_joshu"):
+            raise JukiError(f"{where}: only 除票 (rows = \"{JUMIN_ROWS}\") may leave the 住民基本台帳ファイル, "
+                            "into jumin_joshu")
         out.append(RetentionRule(id=raw["id"], description=raw.get("description", ""), table=raw["table"],
                                  rows=raw["rows"], date=raw["date"], period=raw["period"], action=raw["action"],
                                  to=raw.get("to"), person=raw.get("person")))

@@ -105,8 +105,11 @@ def downloads(df: pd.DataFrame, sel: Selection) -> str:
             f'<a download="selection.xlsx" href="data:{xlsx_type};base64,{b64(buf.getvalue())}">Excelをダウンロード</a>')
 
 
-def explorer(a, threshold: int | None = None):
-    """The widgets: 町域, 年齢 (years), 性別, 国籍・地域, 基準日 (the published dates only)."""
+def explorer(src, threshold: int | None = None):
+    """The widgets: 町域, 年齢 (years), 性別, 国籍・地域, 基準日 (the published dates only).
+
+    ``src`` is the table service (:func:`juki.tables.source`): the explorer never opens a store."""
+    a = src
     import ipywidgets as w
     from IPython.display import HTML, display
 
@@ -130,7 +133,7 @@ def explorer(a, threshold: int | None = None):
         sel = Selection(when.value, area.value, tuple(ages.value), sex.value, nat.value)
         lo, hi = ages.value
         ages.description = f"年齢 {lo}～{'100歳以上' if hi >= MAX_AGE else f'{hi}歳'}"
-        df = selection_table(a, sel, threshold).frame()
+        df = src.table(sel, threshold)
         caption.value = (f"<p class='juki-caption'><b>{html.escape(sel.caption())}</b>（集計 {dt.datetime.now():%H:%M:%S}）</p>")
         table.value = to_html(df)
         links.value = downloads(df, sel)
