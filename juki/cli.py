@@ -195,6 +195,8 @@ def cmd_run(a) -> int:
     if db is not None and not os.path.exists(db):
         raise JukiError(f"no store at {db}")
     res = run_notebook(a.notebook, [tuple(x) for x in a.parameter], db=db, flag=a.operator)
+    from .server import share_report
+    share_report(res.folder)
     if res.ok:
         print(f"ok: {res.html} ({res.seconds:.1f} s)")
         return 0
@@ -205,6 +207,8 @@ def cmd_run(a) -> int:
 def cmd_report(a) -> int:
     from .reports.report import build
     folder, ok = build(a.as_of, db=a.db, flag=a.operator, progress=_progress(False))
+    from .server import share_report
+    share_report(folder)
     if ok:
         print(f"ok: {folder / 'index.html'}")
         return 0
@@ -216,7 +220,7 @@ def cmd_search(a) -> int:
     from . import store
     from .audit import guard
     from .audit.search import search
-    guard.identify("search", "jumin+honnin", flag=a.operator)
+    guard.require("search", "jumin+honnin")     # the role first: one line naming the search, logged
     con = store.connect(a.db)
     df = search(con, name=a.name, address=a.address, birth_date=a.birth_date, sex=a.sex)
     print(df.to_string(index=False) if len(df) else "該当なし")
@@ -413,6 +417,11 @@ def _installation_checks(a) -> None:
         if getattr(a, opt, None):
             guard.refuse(a.command, "cli", f"--{opt.replace('_', '-')} is not accepted in an installation: it uses "
                          f"its own stores and configuration under {inst.prefix}", {opt: str(getattr(a, opt))[:200]})
+    if inst.is_service() and a.command != "audit":
+        from .audit import configwatch, oplog
+        from .server import caller
+        oplog.check_ready()         # a damaged, rolled-back or unwitnessed log: nothing happens (audit excepted)
+        configwatch.check(caller()[0])
     if a.command == "publish-analysis" and a.out:
         guard.refuse(a.command, "cli", "--out is not accepted by publish-analysis in an installation: the analysis "
                      f"store is {inst.data / 'analysis.duckdb'}", {"out": a.out[:200]})

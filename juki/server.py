@@ -171,3 +171,18 @@ def require_service(what: str) -> None:
     inst = installation()
     if inst is not None and not inst.is_service():
         raise JukiError(f"{what} runs as the service account: use {inst.command} (through sudo)")
+
+
+def share_report(folder) -> None:
+    """In an installation: let the administrators' group read a finished report folder (it holds
+    aggregates and masked listings only; the reports folder is setgid juki-administrator)."""
+    inst = installation()
+    if inst is None or folder is None:
+        return
+    folder = Path(folder)
+    if not folder.exists() or inst.reports.resolve() not in folder.resolve().parents:
+        return
+    for p in [folder, *folder.rglob("*")]:
+        if p.is_symlink():
+            continue
+        os.chmod(p, 0o2750 if p.is_dir() else 0o640)

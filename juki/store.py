@@ -202,11 +202,19 @@ class Rewrite:
 
 
 def _log_head():
-    """The operation log's head, recorded with every store write (a witness outside the log)."""
+    """The operation log's head, recorded with every store write (a witness outside the log).
+    A store written before anything was logged starts the log, so even the first store records
+    a head."""
     from .audit import oplog
     try:
-        return oplog.head()
-    except JukiError:
+        h = oplog.head()
+        if h is None:
+            from .audit.identity import os_account
+            oplog.append("log_start", "oplog", operator="", os_user=os_account()[0], role="",
+                         detail="the operation log starts with the first store")
+            h = oplog.head()
+        return h
+    except (JukiError, OSError):
         return None
 
 

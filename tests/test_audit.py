@@ -15,7 +15,7 @@ from juki.audit import oplog, roles
 from juki.audit.review import AccessAudit, uses_of_person
 from juki.audit.search import search
 from juki.reports.html import external_references
-from juki.reports.runner import notebook_roles, run_notebook
+from juki.reports.runner import run_notebook
 
 from .conftest import AS_OF, ME
 
@@ -32,10 +32,14 @@ def db(tmp_path, small_db):
     return p
 
 
-def test_every_notebook_declares_roles_that_exist():
+def test_every_notebook_has_roles_in_permissions_and_none_in_itself():
+    """Roles come from permissions.toml only: a notebook cannot claim its own."""
+    import nbformat
+
     from juki import paths
     for nb in paths.notebooks().glob("*.ipynb"):
-        assert notebook_roles(nb) and notebook_roles(nb) <= set(roles.ROLES), nb.stem
+        assert roles.notebook_roles(nb.stem) and roles.notebook_roles(nb.stem) <= set(roles.ROLES), nb.stem
+        assert "roles" not in nbformat.read(nb, as_version=4).metadata.get("juki", {}), nb.stem
 
 
 def test_disclosure_request_lists_search_export_and_purge(log, act_as, db, tmp_path):

@@ -55,12 +55,13 @@ def test_failed_cell_marks_run_failed(tmp_path, small_db, monkeypatch):
     p = nbformat.v4.new_code_cell("x = 1")
     p.metadata["tags"] = ["parameters"]
     nb.cells = [p, nbformat.v4.new_code_cell("raise ValueError('boom')")]
-    nbformat.write(nb, home / "notebooks" / "broken.ipynb")
+    # a broken copy under an installed name (only installed names with roles in permissions.toml run)
+    nbformat.write(nb, home / "notebooks" / "05_access_audit.ipynb")
     (home / "pyproject.toml").write_text("")
     from juki.audit.roles import operators_path
     env = {**os.environ, "JUKI_HOME": str(home), "JUKI_REPORTS": str(tmp_path / "reports"),
            "JUKI_OPERATORS": str(operators_path())}
-    r = subprocess.run([sys.executable, "-m", "juki", "run", "broken", "--db", str(small_db)],
+    r = subprocess.run([sys.executable, "-m", "juki", "run", "05_access_audit", "--db", str(small_db)],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 1
     assert "boom" in r.stderr

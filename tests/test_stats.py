@@ -195,7 +195,7 @@ def test_analysis_store_holds_no_identifier(analysis_db, duck):
     blob = analysis_db.read_bytes()
     names = {r[0] for r in duck.execute("SELECT DISTINCT shimei FROM jumin").fetchall()}
     assert not [x for x in names if x.encode() in blob]
-    assert oct(analysis_db.stat().st_mode & 0o777) == "0o640"
+    assert oct(analysis_db.stat().st_mode & 0o777) == "0o600"
 
 
 def test_an_analyst_cannot_open_the_registry(act_as, small_db, analysis_db):

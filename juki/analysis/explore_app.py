@@ -10,7 +10,7 @@ every number; in an installation it cannot open any store at all.  Nothing loads
 ``juki`` template drops the lab template's CDN stylesheets (Voilà's own bundle has the icons).
 
 >>> cmd = command(8866)
->>> "--Voila.ip=127.0.0.1" in cmd, "--strip_sources=True" in cmd, any("cdn" in c or "token=" in c for c in cmd)
+>>> "--Voila.ip=127.0.0.1" in cmd, "--strip_sources=True" in cmd, any("cdn" in c or "Voila.token" in c for c in cmd)
 (True, True, False)
 """
 from __future__ import annotations

@@ -112,7 +112,7 @@ def _publish(src: Path, target: Path, as_of) -> dict:
         store.set_meta(con, {"kind": "analysis", "as_of": as_of.isoformat(), "ref_dates": [d.isoformat() for d in refs],
                              "published_at": dt.datetime.now().isoformat(timespec="seconds"),
                              "persons": n, "policy": load_policy().as_dict()})
-    os.chmod(target, 0o640)    # readable by the analysts' group (see README: two accounts)
+    os.chmod(target, 0o600)    # the service account's only: analysts reach it through the table service
     return {"path": str(target), "as_of": as_of.isoformat(), "ref_dates": [d.isoformat() for d in refs],
             "persons": n, "seconds": round(time.perf_counter() - t0, 2)}
 

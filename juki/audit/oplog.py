@@ -225,7 +225,8 @@ def append(action: str, target: str, *, operator: str, os_user: str = "", role: 
             fh.flush()
             os.fsync(fh.fileno())
             _write_anchor(p, key, seq, entry["hash"])
-            wlog.record(seq, entry["hash"], entry["at"])
+            if path is None:        # the installation's own log (a scratch log has no witness)
+                wlog.record(seq, entry["hash"], entry["at"])
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     return entry
@@ -253,7 +254,8 @@ def acknowledge(reason: str, *, operator: str, os_user: str, path: Path | None =
         fh.flush()
         os.fsync(fh.fileno())
     _write_anchor(p, key, entry["seq"], entry["hash"])
-    wlog.record(entry["seq"], entry["hash"], entry["at"])
+    if path is None:
+        wlog.record(entry["seq"], entry["hash"], entry["at"])
     return entry
 
 
@@ -263,6 +265,34 @@ def entries(path: Path | None = None) -> list[dict]:
         return []
     with open(p, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def entries_on(day: str, path: Path | None = None) -> list[dict]:
+    """Entries of one day (``YYYY-MM-DD``), read from the end of the log backwards."""
+    p = Path(path) if path else log_path()
+    if not p.exists():
+        return []
+    out = []
+    with open(p, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        pos, rest = fh.tell(), b""
+        while pos > 0:
+            step = min(1 << 16, pos)
+            pos -= step
+            fh.seek(pos)
+            block = fh.read(step) + rest
+            lines = block.split(b"\n")
+            rest = lines[0] if pos > 0 else b""
+            for raw in reversed(lines[1:] if pos > 0 else lines):
+                if not raw.strip():
+                    continue
+                e = json.loads(raw)
+                when = e.get("at", "")[:10]
+                if when < day:
+                    return out[::-1]
+                if when == day:
+                    out.append(e)
+    return out[::-1]
 
 
 def head(path: Path | None = None) -> dict | None:

@@ -86,7 +86,7 @@ class AccessAudit:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "chain_ok": bool(ok), "chain": msg,
                 "entries": int(len(self.df)), "refusals": n(self.refusals()),
                 "off_hours_staff": n(self.off_hours(False)), "off_hours_scheduler": n(self.off_hours(True)),
-                "broad_searches": n(self.broad_searches())}
+                "broad_searches": n(self.broad_searches()), "search_enumeration": n(self.enumeration())}
 
     def write(self, folder) -> Path:
         from ..atomic import atomic_write_json
@@ -143,6 +143,26 @@ class AccessAudit:
         s = df[(df["action"] == "search") & ((df["records"].fillna(0) > self.broad)
                                               | df["flags"].map(lambda f: "broad" in (f or [])))]
         return _jp(s[["seq", "at", "operator", "records", "outcome"]]) if len(s) else _empty("該当なし")
+
+    def enumeration(self) -> pd.DataFrame:
+        """Searches that together enumerate residents: per operator and day, more searches than
+        ``search_daily_limit`` or more persons listed than ``search_daily_persons``."""
+        from .search import DAILY_LIMIT, DAILY_PERSONS, setting
+        df = self.df
+        if not len(df):
+            return _empty("記録なし")
+        s = df[(df["action"] == "search") & (df["outcome"] == "ok")]
+        if not len(s):
+            return _empty("該当なし")
+        g = s.assign(day=s["at"].dt.date).groupby(["operator", "day"]).agg(
+            searches=("seq", "count"), persons=("n_persons", "sum"),
+            flagged=("flags", lambda f: sum(bool({"many_searches", "many_persons"} & set(x or [])) for x in f))).reset_index()
+        hit = g[(g["searches"] > setting("search_daily_limit", DAILY_LIMIT))
+                | (g["persons"] > setting("search_daily_persons", DAILY_PERSONS)) | (g["flagged"] > 0)]
+        if not len(hit):
+            return _empty("該当なし")
+        return hit.rename(columns={"operator": "利用者", "day": "日付", "searches": "検索回数", "persons": "表示した人数(延べ)",
+                                   "flagged": "警告の付いた検索"})
 
     def refusals(self) -> pd.DataFrame:
         df = self.df

@@ -6,7 +6,10 @@ space removal a name has at least two characters; an address resolves to a 町�
 standard allows).  Both the 住民基本台帳ファイル (current records) and the 本人確認情報ファイル
 (current 本人確認情報, by kanji name or 清音化 reading) are searched.  Output is masked; every
 search is logged with the persons it returned (宛名番号), a refusal as ``refused``, and a search
-returning more than ``search_broad_limit`` persons is flagged ``broad`` for the access audit.
+returning more than ``search_broad_limit`` persons is flagged ``broad`` for the access audit, as
+are searches that enumerate (``many_searches``, ``many_persons``: more searches or persons in a
+day than the settings allow).  Results show the birth year only, unless the full birth date was
+one of the facts given.
 
 >>> meaningful(name="山田　太郎", sex="1")
 (['name'], ['sex never counts'])
@@ -73,13 +76,41 @@ def check_two_of_four(name=None, address=None, birth_date=None, sex=None) -> Non
                       + (f"; not usable: {'; '.join(not_usable)}" if not_usable else ""))
 
 
-def broad_limit() -> int:
+DAILY_LIMIT = 30        # searches by one operator in a day before they are flagged
+DAILY_PERSONS = 60      # persons listed to one operator in a day before the searches are flagged
+
+
+def setting(name: str, default: int) -> int:
+    """A search setting from the operators file's ``[settings]`` (root's, in an installation)."""
     from ..tomlfile import read
     from .roles import operators_path
     try:
-        return int(read(operators_path(), "operators file").get("settings", {}).get("search_broad_limit", BROAD_LIMIT))
+        return int(read(operators_path(), "operators file").get("settings", {}).get(name, default))
     except Exception:
-        return BROAD_LIMIT
+        return default
+
+
+def broad_limit() -> int:
+    return setting("search_broad_limit", BROAD_LIMIT)
+
+
+def enumeration_flags(operator: str, persons: list, today: dt.date | None = None) -> list[str]:
+    """Flags for a search that, with the operator's earlier searches today, enumerates residents:
+    ``many_searches`` beyond ``search_daily_limit`` searches, ``many_persons`` when the persons
+    listed today exceed ``search_daily_persons``."""
+    from . import oplog
+    day = (today or dt.date.today()).isoformat()
+    n, seen = 1, set(persons)
+    for e in oplog.entries_on(day):
+        if e.get("action") == "search" and e.get("operator") == operator and e.get("outcome") == "ok":
+            n += 1
+            seen.update(oplog.persons_of(e))
+    flags = []
+    if n > setting("search_daily_limit", DAILY_LIMIT):
+        flags.append("many_searches")
+    if len(seen) > setting("search_daily_persons", DAILY_PERSONS):
+        flags.append("many_persons")
+    return flags
 
 
 def search(con, name=None, address=None, birth_date=None, sex=None, limit: int = 100) -> pd.DataFrame:
@@ -87,6 +118,7 @@ def search(con, name=None, address=None, birth_date=None, sex=None, limit: int =
     fewer than two meaningful facts are given."""
     ok, _ = meaningful(name, address, birth_date, sex)
     params = {"facts": ok, "sex_given": sex is not None}
+    full_date = "birth_date" in ok and (isinstance(birth_date, dt.date) or parse_partial(str(birth_date))[1] not in ("Y", "M"))
     with guard.entry("search", "jumin+honnin", params=params) as g:
         check_two_of_four(name, address, birth_date, sex)
         conds_j, conds_h, args_j, args_h = [], [], [], []
@@ -134,15 +166,17 @@ def search(con, name=None, address=None, birth_date=None, sex=None, limit: int =
         df = duck.execute(sql, args_j + args_h).fetchdf()
         g.records = min(len(df), limit)
         g.persons = [a if a else f"住民票コード:{c}" for a, c in zip(df["atena_no"], df["jumin_code"])][:limit]
-        if g.records > broad_limit():
-            g.flags = ["broad"]
+        g.flags = (["broad"] if g.records > broad_limit() else []) + enumeration_flags(g.operator, g.persons)
         if len(df) > limit:
             g.detail = f"more than {limit} matches: narrow the search"
             df = df.head(limit)
     return pd.DataFrame({
         "宛名番号": [mask("jumin", "atena_no", v)[:-4] + str(v)[-4:] if v else "" for v in df["atena_no"]],
         "氏名": [mask("jumin", "shimei", v) for v in df["shimei"]],
-        "生年月日": df["seinengappi"], "性別": df["seibetsu"].map({"1": "男", "2": "女"}),
+        # the full date only when it was one of the facts given; else the year (no enumeration of birthdays)
+        "生年月日": df["seinengappi"] if full_date else [f"{d.year}年" if d is not None and not pd.isna(d) else ""
+                                                      for d in df["seinengappi"]],
+        "性別": df["seibetsu"].map({"1": "男", "2": "女"}),
         "住所": [mask("jumin", "genjusho", v) for v in df["genjusho"]],
         "記録": df["found_in"],
     })

@@ -72,7 +72,7 @@ def lines(p: Path | None = None) -> list[tuple[int, str, str]]:
 
 
 def problem(links: dict[int, str], first_seq: int | None, last_seq: int | None,
-            p: Path | None = None) -> str | None:
+            p: Path | None = None, keep_days: int = 366) -> str | None:
     """Why the log (``links``: seq -> hash; entries before ``first_seq`` were pruned) disagrees
     with its witness, naming the first entry concerned and since when; None when they agree."""
     wit = lines(p)
@@ -98,6 +98,13 @@ def problem(links: dict[int, str], first_seq: int | None, last_seq: int | None,
         return (f"the log ends at seq {last_seq}, but the witness holds entries up to seq {w_last}: "
                 f"entries from seq {gone} (witnessed {seen[gone][1]}) were removed -- truncated, deleted "
                 "or the data folder rolled back")
+    if first_seq is not None and first_seq > min(seen):
+        # the log starts behind a prune's anchor entry: only entries past their retention may go
+        cutoff = (dt.datetime.now() - dt.timedelta(days=keep_days)).isoformat(timespec="seconds")
+        young = [s for s in sorted(seen) if s <= first_seq and seen[s][1] > cutoff]
+        if young:
+            return (f"entries from seq {young[0]} (witnessed {seen[young[0]][1]}) are gone from the log although "
+                    f"they are younger than the {keep_days} days logs are kept: removed, not pruned")
     missing = [s for s in sorted(links) if s not in seen and (first_seq is None or s > first_seq)]
     if missing:
         return f"entries from seq {missing[0]} were never witnessed: appended outside juki"

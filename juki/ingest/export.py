@@ -60,17 +60,19 @@ class ExportResult:
 def profile_path(name: str) -> Path:
     """A profile by name from the configuration folder.  A path to a file of one's own is
     accepted only from an administrator in a single-user checkout (a test installation)."""
+    from ..audit import guard
     from ..server import installation
+    params = {"profile": name[:200]}
     if re.match(r"^[0-9A-Za-z_-]+$", name):
         p = paths.config_file("export_profiles", name)
         if not p.exists():
-            raise JukiError(f"no export profile {name!r} in {p.parent}")
+            guard.refuse("export", "profile", f"no export profile {name!r} in {p.parent}", params)
         return p
     if installation() is not None:
-        raise JukiError(f"export profile {name!r}: give the name of a profile in {paths.config_file('export_profiles', 'x').parent}, "
-                        "not a path (profiles are root's configuration)")
-    from ..audit import guard
-    guard.require("custom_config", "export profile", params={"profile": name})
+        guard.refuse("export", "profile", f"export profile {name!r}: give the name of a profile in "
+                     f"{paths.config_file('export_profiles', 'x').parent}, not a path (profiles are root's configuration)",
+                     params)
+    guard.require("custom_config", "export profile", params=params)
     return Path(name)
 
 

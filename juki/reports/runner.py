@@ -253,7 +253,11 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
                  extra: dict | None = None, flag: str | None = None) -> RunResult:
     """Run one notebook; ``extra`` passes runner-made values (a report's folder) to parameters it declares."""
     from ..audit import guard
-    sp = spec(resolve(name))
+    try:
+        nb = resolve(name)
+    except JukiError as e:          # a path, a traversal, an unknown name: refused and logged
+        guard.refuse("run", name[:80], str(e), flag=flag)
+    sp = spec(nb)
     values = convert(sp, params or [])
     for k, v in (extra or {}).items():
         if k in sp.parameters:
