@@ -35,6 +35,15 @@ def fsync_file(path) -> None:
         os.close(fd)
 
 
+def sha256_file(path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def fsync_dir(path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)

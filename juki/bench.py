@@ -70,8 +70,12 @@ STEPS = (
     Step("purge", "juki purge (a copy)", lambda c: _juki("purge", "--db", c.db.with_name("bench-purge.duckdb"),
                                                          "--as-of", AS_OF), _copy_for_purge),
     Step("report", "juki report (all notebooks)", lambda c: _juki("report", "--as-of", AS_OF, "--db", c.db)),
+    # root only, not in the default set: an installation (bin/setup-server) of its own, its query
+    # latency through the OS boundary and the witness's cost per log entry (juki/benchboundary.py)
+    Step("boundary", "the OS boundary (root)", lambda c: [sys.executable, "-m", "juki.benchboundary", c.residents]),
 )
 NAMES = [s.name for s in STEPS] + ["load"]
+DEFAULT = [n for n in NAMES if n != "boundary"]
 
 
 def measure(cmd: list, env: dict) -> tuple[dict, str]:
@@ -139,7 +143,7 @@ def run_bench(a) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     sizes = _ints(a.residents, "--residents")
     rows = tuple(_ints(a.rows, "--rows")) if a.rows else (500_000,)
-    want = [s.strip() for s in (a.steps or ",".join(NAMES)).split(",") if s.strip()]
+    want = [s.strip() for s in (a.steps or ",".join(DEFAULT)).split(",") if s.strip()]
     bad = [s for s in want if s not in NAMES]
     if bad:
         raise JukiError(f"unknown bench step(s) {', '.join(bad)}; known: {', '.join(NAMES)}")
@@ -277,7 +281,7 @@ def chart(results: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
     sizes = sorted(int(k) for k in runs)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    names = sorted({s for k in runs for s in runs[k]["steps"] if not s.startswith("load_")})
+    names = sorted({s for k in runs for s in runs[k]["steps"] if not s.startswith("load_") and s != "boundary"})
     for s in names:
         xs = [n for n in sizes if s in runs[str(n)]["steps"]]
         ax1.plot(xs, [runs[str(n)]["steps"][s]["wall_s"] * 1e6 / n for n in xs], marker="o", label=s)

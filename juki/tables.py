@@ -87,28 +87,28 @@ def request(area=None, age=(0, 100), sex="男女計", nationality=None, as_of=No
 # ------------------------------------------------------------------ the service side
 
 def answer(req: Request, db=None) -> tuple[pd.DataFrame, str]:
-    """(perturbed table, caption): what the service returns.  Runs where the analysis store is readable."""
+    """(perturbed table, caption): what the service returns.  Runs where the analysis store is
+    readable (the service account); the table builder decides what may be asked."""
     from .analysis.store import Analysis
-    from .stats.explore import ALL_AREAS, ALL_NATIONS, Selection, selection_table
+    from .stats import tablebuilder as tb
     a = Analysis(db)
     try:
         ref = a.ref_date(req.as_of)
-        sel = Selection(ref, req.area or ALL_AREAS, tuple(req.age), req.sex, req.nationality or ALL_NATIONS)
-        _check_categories(sel)
-        df = selection_table(a, sel, req.threshold).frame()
-        return df, sel.caption()
+        area, nat = req.area or tb.ALL_AREAS, req.nationality or tb.ALL_NATIONS
+        _check_categories(area, nat)
+        df = tb.query(a, ref, area, tuple(req.age), req.sex, nat)
+        return df, df.attrs["caption"]
     finally:
         a.close()
 
 
-def _check_categories(sel) -> None:
+def _check_categories(area, nationality) -> None:
     from . import codes
-    from .stats.explore import ALL_AREAS, ALL_NATIONS
-    from .stats.population import GROUPS
-    if sel.area != ALL_AREAS and sel.area not in set(codes.towns()["choiki"]):
-        raise JukiError(f"area {sel.area!r} is not a 町域 of the city")
-    if sel.nationality not in [ALL_NATIONS, *GROUPS, *codes.names("kokuseki").values()]:
-        raise JukiError(f"nationality {sel.nationality!r}: 全て, 日本人住民, 外国人住民 or a nationality's name")
+    from .stats import tablebuilder as tb
+    if area != tb.ALL_AREAS and area not in set(codes.towns()["choiki"]):
+        raise JukiError(f"area {area!r} is not a 町域 of the city")
+    if nationality not in [tb.ALL_NATIONS, *tb.GROUPS, *codes.names("kokuseki").values()]:
+        raise JukiError(f"nationality {nationality!r}: 全て, 日本人住民, 外国人住民 or a nationality's name")
 
 
 def dates(db=None) -> tuple[list[str], str]:
@@ -122,7 +122,8 @@ def dates(db=None) -> tuple[list[str], str]:
 
 
 def to_json(df: pd.DataFrame, caption: str) -> str:
-    return json.dumps({"caption": caption, "index_name": df.index.name, "index": [str(i) for i in df.index],
+    return json.dumps({"caption": caption, "note": df.attrs.get("note", ""), "file": df.attrs.get("file", "table"),
+                       "index_name": df.index.name, "index": [str(i) for i in df.index],
                        "columns": [str(c) for c in df.columns],
                        "data": [[None if pd.isna(v) else (int(v) if isinstance(v, (int, float)) and float(v).is_integer()
                                                          else str(v)) for v in row] for row in df.itertuples(index=False)]},
@@ -132,7 +133,7 @@ def to_json(df: pd.DataFrame, caption: str) -> str:
 def from_json(text: str) -> pd.DataFrame:
     d = json.loads(text)
     df = pd.DataFrame(d["data"], columns=d["columns"], index=pd.Index(d["index"], name=d["index_name"]))
-    df.attrs["caption"] = d["caption"]
+    df.attrs.update(caption=d["caption"], note=d.get("note", ""), file=d.get("file", "table"))
     return df
 
 
@@ -170,14 +171,15 @@ def query(area=None, age=(0, 100), sex="男女計", nationality=None, as_of=None
     req = request(area, age, sex, nationality, as_of, by, threshold)
     if _remote():
         return from_json(_call(req.args()))
-    df, caption = answer(req)
-    df.attrs["caption"] = caption
-    return df
+    return answer(req)[0]
 
 
 def csv_text(df: pd.DataFrame, caption: str) -> str:
+    """The table as CSV with its caption and the note on perturbation above it."""
     buf = io.StringIO()
     buf.write(f"# {caption}\n")
+    if df.attrs.get("note"):
+        buf.write(f"# 注: {df.attrs['note']}\n")
     df.to_csv(buf)
     return buf.getvalue()
 
@@ -200,6 +202,15 @@ class Source:
         from .stats.explore import ALL_AREAS, ALL_NATIONS
         req = request(None if sel.area == ALL_AREAS else sel.area, sel.ages, sel.sex,
                       None if sel.nationality == ALL_NATIONS else sel.nationality, sel.ref.isoformat(), "age", threshold)
+        if _remote():
+            return from_json(_call(req.args()))
+        return answer(req, self.db)[0]
+
+    def query(self, area, ages, sex, nationality, ref) -> pd.DataFrame:
+        """The explorer's one call: the table (its caption, note and file name in ``attrs``)."""
+        from .stats import tablebuilder as tb
+        req = request(None if area == tb.ALL_AREAS else area, ages, sex,
+                      None if nationality == tb.ALL_NATIONS else nationality, ref.isoformat(), "age")
         if _remote():
             return from_json(_call(req.args()))
         return answer(req, self.db)[0]

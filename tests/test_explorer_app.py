@@ -117,12 +117,11 @@ def test_the_explorer_app_follows_every_widget(page, server):
 
     handle = pg.locator(".noUi-handle-lower").first
     handle.focus()
-    for _ in range(10):
-        handle.press("ArrowRight")
-    caption = _changes(pg, lambda: handle.press("ArrowRight"), "年齢 11歳", timings, "年齢")
-    assert "年齢 11歳～100歳以上" in caption
+    handle.press("ArrowRight")
+    caption = _changes(pg, lambda: handle.press("ArrowRight"), "年齢 10歳", timings, "年齢")
+    assert "年齢 10歳以上" in caption          # fixed 5-year bands only
     rows = pg.locator("table.juki tbody th").all_inner_texts()
-    assert rows[0] == "11～14歳", rows[:3]
+    assert rows[0] == "10～14歳", rows[:3]
 
     # 全域 again stays selected (an explicit option, not a blank)
     caption = _changes(pg, lambda: _select(pg, "町域", "全域"), "地域 全域", timings, "町域（全域に戻す）")
@@ -132,7 +131,8 @@ def test_the_explorer_app_follows_every_widget(page, server):
     with pg.expect_download() as d:
         pg.get_by_text("CSVをダウンロード").click()
     data = Path(d.value.path()).read_bytes()
-    assert data.startswith("\ufeff".encode()) and "地域 全域".encode() in data and "11～14歳".encode() in data
+    assert data.startswith("\ufeff".encode()) and "地域 全域".encode() in data and "10～14歳".encode() in data
+    assert "セルキー法".encode() in data and "人口_全域_" in d.value.suggested_filename
 
     shot = pg.folder / "explorer.png"
     pg.screenshot(path=str(shot), full_page=True)
@@ -144,7 +144,7 @@ def test_the_explorer_app_follows_every_widget(page, server):
 
 def test_every_explorer_query_is_logged_without_numbers(page):
     from juki.audit import oplog
-    entries = [e for e in oplog.entries() if e["action"] == "explore"]
+    entries = [e for e in oplog.entries() if e["action"] == "table"]
     assert len(entries) >= 6
     last = entries[-1]
     assert last["params"]["area"] == "全域" and last["params"]["sex"] == "女"

@@ -284,8 +284,9 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
         if touched or any(e.get("persons") is not None for e in events):
             g.persons = touched
         g.flags = sorted({f for e in events for f in e.get("flags", [])})
-        g.detail = (error or "") + "".join(f" [{e['action']} {e['target']}: {e['outcome']}]" for e in events)
         target = folder.with_name(folder.name[: -len(".running")] + ("" if error is None else ".failed"))
+        out = f" -> {target / html.name} sha256 {atomic.sha256_file(html)}" if html else f" -> {target}"
+        g.detail = ((error or "") + out + "".join(f" [{e['action']} {e['target']}: {e['outcome']}]" for e in events))[:1000]
         atomic.move_dir(folder, target)
         if error is not None:
             g.outcome = "failed"

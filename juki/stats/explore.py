@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from .. import codes
@@ -92,51 +93,73 @@ def selection_table(a, sel: Selection, threshold: int | None = None) -> StatTabl
     return st
 
 
-def downloads(df: pd.DataFrame, sel: Selection) -> str:
-    """Links carrying the shown table as CSV (UTF-8 with BOM) and .xlsx (data: URIs, no server)."""
-    csv = ("\ufeff" + f"# {sel.caption()}\n" + df.to_csv()).encode("utf-8")
+def downloads(df: pd.DataFrame, sel: Selection | None = None) -> str:
+    """Links carrying the shown table as CSV (UTF-8 with BOM) and .xlsx (data: URIs, no server);
+    each file says what it holds (its name, its caption) and that its values are perturbed."""
+    caption = df.attrs.get("caption") or (sel.caption() if sel else "")
+    note = df.attrs.get("note", "")
+    stem = df.attrs.get("file", "selection")
+    csv = ("\ufeff" + f"# {caption}\n" + (f"# 注: {note}\n" if note else "") + df.to_csv()).encode("utf-8")
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        df.to_excel(xw, sheet_name="選択した条件の人口", startrow=2)
-        xw.sheets["選択した条件の人口"].cell(row=1, column=1, value=sel.caption())
+        df.to_excel(xw, sheet_name="選択した条件の人口", startrow=3)
+        ws = xw.sheets["選択した条件の人口"]
+        ws.cell(row=1, column=1, value=caption)
+        ws.cell(row=2, column=1, value=f"注: {note}" if note else "")
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
     xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return (f'<a download="selection.csv" href="data:text/csv;base64,{b64(csv)}">CSVをダウンロード</a>　'
-            f'<a download="selection.xlsx" href="data:{xlsx_type};base64,{b64(buf.getvalue())}">Excelをダウンロード</a>')
+    name = html.escape(stem, quote=True)
+    return (f'<a download="{name}.csv" href="data:text/csv;base64,{b64(csv)}">CSVをダウンロード</a>　'
+            f'<a download="{name}.xlsx" href="data:{xlsx_type};base64,{b64(buf.getvalue())}">Excelをダウンロード</a>')
 
 
 def explorer(src, threshold: int | None = None):
-    """The widgets: 町域, 年齢 (years), 性別, 国籍・地域, 基準日 (the published dates only).
+    """The widgets: 町域, 年齢 (the policy's bands), 性別, 国籍・地域, 基準日 (the published dates only).
 
-    ``src`` is the table service (:func:`juki.tables.source`): the explorer never opens a store."""
-    a = src
+    ``src`` is the table service (:func:`juki.tables.source`): the explorer never opens a store,
+    and the caption, the table and the downloads all come from one answer."""
     import ipywidgets as w
     from IPython.display import HTML, display
 
     from ..reports.display import to_html
+    from . import tablebuilder as tb
     towns = codes.towns()
     area = w.Dropdown(options=[ALL_AREAS] + list(dict.fromkeys(towns["choiki"])), value=ALL_AREAS, description="町域")
     nat = w.Dropdown(options=[ALL_NATIONS] + GROUPS + list(codes.names("kokuseki").values()), value=ALL_NATIONS,
                      description="国籍・地域")
-    ages = w.IntRangeSlider(value=(0, MAX_AGE), min=0, max=MAX_AGE, step=1, description="年齢", readout=False,
-                            continuous_update=False, layout=w.Layout(width="620px"),
-                            style={"description_width": "170px"})
+    bands = [(tb.band_label(b), b) for b in range(0, tb.TOP + 1, 5)]
+    ages = w.SelectionRangeSlider(options=bands, index=(0, len(bands) - 1), description="年齢", readout=False,
+                                  continuous_update=False, layout=w.Layout(width="620px"),
+                                  style={"description_width": "170px"})
     sex = w.ToggleButtons(options=[BOTH, "男", "女"], value=BOTH, description="性別")
-    when = w.Dropdown(options=[(str(d), d) for d in a.ref_dates], value=a.as_of, description="基準日")
+    when = w.Dropdown(options=[(str(d), d) for d in src.ref_dates], value=src.as_of, description="基準日")
     caption, table, links = w.HTML(), w.HTML(), w.HTML()
-    note = w.HTML("<p style='font-size:11px;color:#555'>値はセルキー法で攪乱している（同じ集計対象は常に同じ値。"
-                  "1・2は表示されない。合計は内訳の和と一致しないことがある）。基準日は分析用ストアに公開された日のみ選べる。"
+    note = w.HTML(f"<p style='font-size:11px;color:#555'>{tb.NOTE}基準日は分析用ストアに公開された日のみ選べる。"
+                  "年齢は5歳階級で選ぶ。区分が細かすぎる表は表示しない。"
                   "JupyterLabでカーネルを再起動した後は、このセルを再実行すること（表示が古いまま残るため）。"
                   "アプリ（juki explore）では、ページを再読み込みすると新しい集計で始まる。</p>")
 
-    def update(*_):
-        sel = Selection(when.value, area.value, tuple(ages.value), sex.value, nat.value)
+    def span():
         lo, hi = ages.value
-        ages.description = f"年齢 {lo}～{'100歳以上' if hi >= MAX_AGE else f'{hi}歳'}"
-        df = src.table(sel, threshold)
-        caption.value = (f"<p class='juki-caption'><b>{html.escape(sel.caption())}</b>（集計 {dt.datetime.now():%H:%M:%S}）</p>")
+        return lo, (tb.TOP if hi >= tb.TOP else hi + 4)
+
+    def update(*_):
+        lo, hi = span()
+        ages.description = f"年齢 {lo}歳以上" if hi >= tb.TOP else f"年齢 {lo}～{hi}歳"
+        try:
+            df = src.query(area.value, (lo, hi), sex.value, nat.value, when.value)
+        except Exception as e:   # a refusal (sparse table, budget): say it where the table would be
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            what = tb.caption(when.value, area.value, (lo, hi), sex.value, nat.value)
+            caption.value = f"<p class='juki-caption'><b>{html.escape(what)}</b>：表示しない（{html.escape(msg)}）</p>"
+            table.value, links.value = "", ""
+            return
+        if threshold:
+            df = df.astype(object).where(~df.apply(lambda c: c.map(lambda v: isinstance(v, (int, np.integer)) and 0 < v < threshold)), "x")
+        caption.value = (f"<p class='juki-caption'><b>{html.escape(df.attrs.get('caption', ''))}</b>"
+                         f"（集計 {dt.datetime.now():%H:%M:%S}）</p>")
         table.value = to_html(df)
-        links.value = downloads(df, sel)
+        links.value = downloads(df)
 
     for widget in (area, ages, sex, nat, when):
         widget.observe(update, names="value")

@@ -33,6 +33,7 @@ class Policy:
     threshold: int
     ptable: PTableParams
     source: str
+    path: Path | None = None
 
     def as_dict(self) -> dict:
         return {"threshold": self.threshold, "ptable": asdict(self.ptable), "source": self.source}
@@ -74,4 +75,4 @@ def load() -> Policy:
         raise JukiError(f"disclosure policy {src.name}: {e}") from None
     if threshold < 0 or params.D < 1 or params.V <= 0 or params.js < 0:
         raise JukiError(f"disclosure policy {src.name}: threshold, D, V and js must be positive")
-    return Policy(threshold, params, str(src.name))
+    return Policy(threshold, params, str(src.name), Path(src))
