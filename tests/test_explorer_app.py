@@ -60,26 +60,32 @@ def server(tmp_path_factory, small_db):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency (bin/setup installs it)")
-    url, _, folder = server
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run", "--disable-sync"])
-        ctx = browser.new_context(viewport={"width": 1280, "height": 1300}, accept_downloads=True)
-        pg = ctx.new_page()
-        external = []
-        pg.route("**/*", lambda r: (external.append(r.request.url), r.abort())
-                 if not r.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
-                 else r.continue_())
-        pg.goto(url)
-        pg.wait_for_selector("text=基準日", timeout=120_000)
-        pg.wait_for_selector("table.juki", timeout=120_000)
-        pg.external = external
-        pg.folder = folder
-        yield pg
-        browser.close()
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    url, _, folder = server
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1300}, accept_downloads=True)
+    pg = ctx.new_page()
+    external = []
+    pg.route("**/*", lambda r: (external.append(r.request.url), r.abort())
+             if not r.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+             else r.continue_())
+    pg.goto(url)
+    pg.wait_for_selector("text=基準日", timeout=120_000)
+    pg.wait_for_selector("table.juki", timeout=120_000)
+    pg.external = external
+    pg.folder = folder
+    yield pg
+    ctx.close()
 
 
 def _caption(pg) -> str:
@@ -107,6 +113,9 @@ def test_the_explorer_app_follows_every_widget(page, server):
     assert "全域" in _caption(pg) and str(AS_OF) in _caption(pg)
 
     _changes(pg, lambda: _select(pg, "町域", "松戸"), "地域 松戸", timings, "町域")
+    # 全域 again stays selected (an explicit option, not a blank)
+    _changes(pg, lambda: _select(pg, "町域", "全域"), "地域 全域", timings, "町域（全域に戻す）")
+    assert pg.locator(".widget-dropdown:has(label:text-is('町域')) select").input_value() != ""
     _changes(pg, lambda: _select(pg, "国籍・地域", "日本人住民"), "国籍・地域 日本人住民", timings, "国籍・地域")
     other = [o for o in pg.locator(".widget-dropdown:has(label:text-is('基準日')) option").all_inner_texts()
              if o != str(AS_OF)][0]
@@ -123,9 +132,6 @@ def test_the_explorer_app_follows_every_widget(page, server):
     rows = pg.locator("table.juki tbody th").all_inner_texts()
     assert rows[0] == "10～14歳", rows[:3]
 
-    # 全域 again stays selected (an explicit option, not a blank)
-    caption = _changes(pg, lambda: _select(pg, "町域", "全域"), "地域 全域", timings, "町域（全域に戻す）")
-    assert pg.locator(".widget-dropdown:has(label:text-is('町域')) select").input_value() != ""
 
     # the download carries the shown table as CSV with a BOM and the caption
     with pg.expect_download() as d:
@@ -169,3 +175,78 @@ def test_the_server_listens_on_loopback_and_needs_its_token(server):
     for line in out.splitlines():
         if f":{port} " in line:
             assert "127.0.0.1:" in line, line
+
+
+def _tree(pid: int) -> list[int]:
+    """The pids of a process and all its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        todo += [int(k) for k in kids]
+    return out
+
+
+def _kernels_and_rss(root_pid: int) -> tuple[int, int]:
+    n = rss = 0
+    for p in _tree(root_pid):
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes()
+            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            continue
+        n += b"ipykernel" in cmd
+    return n, rss
+
+
+def test_fifty_page_views_leave_one_kernel(server, browser):
+    """Open and close the explorer 50 times: each closed page ends its kernel (the page's shutdown
+    is accepted), so the kernel count and the memory come back to what one view leaves.  (The
+    module's own page stays open, and Voilà keeps one kernel preheated for the next view.)"""
+    url, port, folder = server
+    root = server_pid(port)
+    loads = []
+    ctx = browser.new_context()
+
+    def view():
+        t0 = time.perf_counter()
+        pg = ctx.new_page()
+        pg.goto(url)
+        pg.wait_for_selector("table.juki", timeout=120_000)
+        loads.append(time.perf_counter() - t0)
+        pg.close(run_before_unload=True)
+
+    def settled(expect: int):
+        deadline = time.monotonic() + 120
+        while _kernels_and_rss(root)[0] > expect and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return _kernels_and_rss(root)
+
+    view()
+    one, rss_one = settled(1)
+    for _ in range(49):
+        view()
+    fifty, rss_fifty = settled(one)
+    ctx.close()
+    loads.sort()
+    print(f"\nexplorer page views: first load {loads[0]:.2f}-{loads[-1]:.2f} s (median {loads[len(loads) // 2]:.2f}); "
+          f"kernels after 1 view {one}, after 50 {fifty}; memory {rss_one / 2**20:.0f} -> {rss_fifty / 2**20:.0f} MiB")
+    assert fifty == one           # this page's kernel and the one kept preheated; none per closed view
+    assert rss_fifty < rss_one * 1.25 + 50 * 2**20
+
+
+def server_pid(port: int) -> int:
+    """The Voilà server listening on ``port``."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"voila" in cmd and f"--port={port}".encode() in cmd:
+                return int(d.name)
+    raise AssertionError(f"no Voilà server on port {port}")

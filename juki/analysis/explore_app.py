@@ -24,6 +24,8 @@ from .. import paths
 from ..errors import JukiError
 
 NOTEBOOK = "explore.ipynb"
+CULL_IDLE = 600          # seconds an unconnected kernel may stay idle
+CULL_EVERY = 60
 #: ``voila/templates/juki``: Voilà's lab template without CDN stylesheets (a data dir for JUPYTER_PATH).
 TEMPLATES = Path(__file__).resolve().parent
 
@@ -32,6 +34,12 @@ def command(port: int) -> list[str]:
     nb = paths.notebooks() / NOTEBOOK
     return [sys.executable, "-m", "voila", str(nb), f"--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
             "--strip_sources=True", "--show_tracebacks=False", "--Voila.auto_token=True",
+            # a closed tab ends its kernel (the page's shutdown POST, see the template); a kernel
+            # left behind (a crashed browser) is culled once idle with no page connected
+            f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE}", f"--MappingKernelManager.cull_interval={CULL_EVERY}",
+            "--MappingKernelManager.cull_connected=False",
+            # one kernel kept started and executed ahead of the next page view (first load in ~1 s)
+            "--preheat_kernel=True", "--pool_size=1",
             "--template=juki", f"--Voila.root_dir={paths.notebooks()}"]
 
 
