@@ -66,12 +66,31 @@ def area_totals(table) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").dropna().astype(int)
 
 
-def monthly_by_kubun(table) -> pd.DataFrame:
-    """Monthly counts by 記載/消除/修正: sums of the published cells (hidden ones left out)."""
+def monthly_by_kubun(table, end=None) -> pd.DataFrame:
+    """Monthly counts by 記載/消除/修正: sums of the published cells (hidden ones left out).
+
+    A period ending on the 1st (the survey's 1 January) holds one day of its last month: the
+    chart ends at the last complete month instead of dropping to zero there.
+
+    >>> import datetime as dt
+    >>> complete_months(["2025-12", "2026-01"], dt.date(2026, 1, 1))
+    ['2025-12']
+    """
     df = table.frame(published=True).iloc[:-1, :-1]
     num = df.apply(pd.to_numeric, errors="coerce").fillna(0)
     groups = {c: c.split(":")[0] for c in num.columns}
-    return num.T.groupby(groups).sum().T.astype(int)
+    out = num.T.groupby(groups).sum().T.astype(int)
+    if end is not None:
+        out = out.loc[complete_months(list(out.index), end)]
+    return out
+
+
+def complete_months(months: list, end) -> list:
+    """The months (YYYY-MM) of a period ending on ``end`` that it covers to their last day."""
+    import calendar
+    last = calendar.monthrange(end.year, end.month)[1]
+    cut = end.strftime("%Y-%m") if end.day < last else None
+    return [m for m in months if m != cut]
 
 
 def trends(frame: pd.DataFrame, series):
