@@ -242,12 +242,17 @@ def three_bands(a, ref: dt.date, level: str = "choiki", protect: Protect = OFFIC
     expr = t.group_by(town=t.town, b=_three_band(t.age)).aggregate(n=t.count())
     st = _long(f"three_bands_{level}", f"{label}別・年齢3区分別人口（{ref}現在）", expr,
                [(label, ordered, "town", mapping), ("年齢3区分", THREE_BANDS, "b", lambda i: THREE_BANDS[int(i)])], protect)
+    return st, band_shares(st)
+
+
+def band_shares(st: StatTable) -> pd.DataFrame:
+    """The three bands' shares (%, of residents whose age is known); x where the band is hidden."""
     vals = st.frame(published=True)
     known = st.counts[:, :3].sum(axis=1)
     pct = lambda i: np.round(100 * st.counts[:, i] / np.maximum(known, 1), 1)  # noqa: E731
     shares = pd.DataFrame({f"{c}の割合(%)": np.where((known > 0) & ~st.hidden[:, i], pct(i), np.nan)
                            for i, c in enumerate(THREE_BANDS[:3])}, index=vals.index)
-    return st, shares.astype(object).where(shares.notna(), "x")
+    return shares.astype(object).where(shares.notna(), "x")
 
 
 def household_sizes(a, ref: dt.date, protect: Protect = OFFICIAL) -> StatTable:

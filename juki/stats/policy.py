@@ -34,6 +34,7 @@ class Policy:
     ptable: PTableParams
     source: str
     path: Path | None = None
+    protection: int = 2          # a hidden cell's range must cover its value ± this (linked-table audit)
 
     def as_dict(self) -> dict:
         return {"threshold": self.threshold, "ptable": asdict(self.ptable), "source": self.source}
@@ -75,4 +76,8 @@ def load() -> Policy:
         raise JukiError(f"disclosure policy {src.name}: {e}") from None
     if threshold < 0 or params.D < 1 or params.V <= 0 or params.js < 0:
         raise JukiError(f"disclosure policy {src.name}: threshold, D, V and js must be positive")
-    return Policy(threshold, params, str(src.name), Path(src))
+    try:
+        protection = int(d.get("protection", 2))
+    except (TypeError, ValueError) as e:
+        raise JukiError(f"disclosure policy {src.name}: protection: {e}") from None
+    return Policy(threshold, params, str(src.name), Path(src), protection)

@@ -37,6 +37,7 @@ class Release:
     monthly_diff: pd.DataFrame | None = None
     shares: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
+    audit: object = None                               # the linked tables' audit (linked.Audit)
 
     @classmethod
     def build(cls, a, ref=None, period_start=None, period_end=None, level: str = "choiki", threshold=None,
@@ -75,7 +76,22 @@ class Release:
                                      movements.workload(a, start, end, protect)]
         rel.tables["外国人住民"] = [population.foreign_nationality(a, ref, protect), population.foreign_status(a, ref, protect),
                                 official.foreign_detail(a, ref, protect)]
+        rel.protect_linked(load().protection)
         return rel
+
+    def protect_linked(self, protection: int) -> None:
+        """The 町域 tables as one problem, audited by the attacker's linear program; refused if
+        any hidden cell can still be pinned or narrowed below the protection interval."""
+        from ..errors import JukiError
+        from . import linked
+        names = {t.name for t in self.all_tables()}
+        if self.protect.method != "suppression" or not self.protect.threshold or not set(linked.FAMILY) <= names:
+            return
+        self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold)
+        if not self.audit.ok:
+            raise JukiError(f"the release is refused: {len(self.audit.disclosed)} hidden cell(s) of the 町域 tables "
+                            "can still be narrowed by a linear program over the published ones")
+        self.shares = official.band_shares(self.find("three_bands_choiki"))
 
     def all_tables(self) -> list[StatTable]:
         return [t for ts in self.tables.values() for t in ts]

@@ -47,10 +47,12 @@ def lines_with_one_hidden(hidden: np.ndarray) -> int:
     return sum(1 for line in _lines(hidden.shape) if hidden[line].sum() == 1)
 
 
-def suppress(table: np.ndarray, threshold: int = 2) -> np.ndarray:
-    """Boolean mask of the cells to hide (primary + secondary)."""
+def suppress(table: np.ndarray, threshold: int = 2, initial: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of the cells to hide (primary + secondary), starting from ``initial`` if given."""
     t = np.asarray(table)
     hidden = (t >= 1) & (t <= threshold)
+    if initial is not None:
+        hidden = hidden | np.asarray(initial, dtype=bool)
     margin = np.zeros(t.shape, dtype=bool)
     for ax in range(t.ndim):
         idx = [slice(None)] * t.ndim

@@ -1,0 +1,266 @@
+"""Linked tables suppressed together, and the attacker's linear program run before publishing.
+
+The 町域 tables of a release share their persons: 町域 × 年齢階級 × 男女 (``population_choiki``),
+町域 × 各歳 (``single_ages_choiki``) and 町域 × 年齢3区分 (``three_bands_choiki``).  年少人口 is
+0〜4 + 5〜9 + 10〜14; a band is the sum of its single ages; 計 of every table is the same
+町域 total.  Suppressing each table on its own (primary 1–2 and the line rule) leaves cells that
+a linear program over all three pins exactly.  Here the three are one problem, 町域 by 町域:
+
+* the unknowns are the **atoms** of one 町域, persons by single age (0–99, 100歳以上, 不詳) ×
+  sex (男, 女, 不詳); every cell of the three tables is a sum of atoms;
+* the **audit** (HiGHS, through ``highspy``) minimises and maximises every
+  hidden cell subject to every published cell of the three tables and non-negativity -- what an
+  attacker can do with the release;
+* a hidden cell is **protected** when that range covers its true value ± ``protection`` (the
+  policy's; default 2, clipped at 0) and, for a primary cell (1 to the threshold), includes 0,
+  so not even the existence of a person is disclosed;
+* where a cell is not protected, the published cell that shares the most of its atoms (the
+  smallest such, never a 町域 total first) is suppressed too, and the 町域 audited again;
+  the tables' own line rule runs again over the result, until nothing changes.
+
+:func:`protect_release` returns an :class:`Audit` (cells audited, linear programs solved, cells
+added, seconds, and any cell still disclosed); a release is refused when that list is not empty.
+Links across 町域 (the city totals of each column) are protected by the line rule along the
+町域 axis; the audit's programs are per 町域.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .stattable import UNKNOWN
+
+AGES = 102          # 0..99, 100歳以上, 不詳
+SEXES = 3           # 男, 女, 不詳
+FAMILY = ("population_choiki", "single_ages_choiki", "three_bands_choiki")
+
+
+@dataclass
+class Audit:
+    tables: list
+    areas: int = 0
+    hidden_cells: int = 0
+    programs: int = 0
+    added: int = 0
+    seconds: float = 0.0
+    disclosed: list = field(default_factory=list)     # (table, area, label, true, lo, hi)
+
+    @property
+    def ok(self) -> bool:
+        return not self.disclosed
+
+    def line(self) -> str:
+        state = "適合" if self.ok else "不適合"
+        return (f"連結表の秘匿監査（{'・'.join(self.tables)}）: {state} — {self.areas}町域、秘匿セル {self.hidden_cells:,}、"
+                f"線形計画 {self.programs:,}回、追加秘匿 {self.added:,}、{self.seconds:.1f}秒"
+                + ("" if self.ok else f"、推定可能なセル {len(self.disclosed)}"))
+
+
+def _age_index(label: str) -> list[int]:
+    """Atom ages of a label of any of the three tables' age axes."""
+    if label == UNKNOWN:
+        return [AGES - 1]
+    if label.endswith("以上"):
+        return [100]
+    if "～" in label:                      # 0～4歳, and 年少人口（0～14歳）
+        inner = label[label.find("（") + 1:label.find("）")] if "（" in label else label
+        lo, hi = inner.rstrip("歳").replace("歳", "").split("～")
+        return list(range(int(lo), int(hi) + 1)) if hi else list(range(int(lo), 101))
+    if label.startswith("老年人口"):
+        return list(range(65, 101))
+    return [int(label.rstrip("歳"))]
+
+
+def _three_band_ages(label: str) -> list[int]:
+    if label == UNKNOWN:
+        return [AGES - 1]
+    if "65歳以上" in label:
+        return list(range(65, 101))
+    return _age_index(label)
+
+
+@dataclass
+class _Cell:
+    table: int
+    index: tuple          # index into the table's arrays
+    atoms: np.ndarray     # boolean over AGES * SEXES
+    margin: bool
+
+
+def _cells(tables, area: int) -> list[_Cell]:
+    """Every cell of one 町域 (row ``area``) of the family, with the atoms it sums."""
+    out = []
+    pop, single, three = tables
+    sexes = list(pop.axes[2][1])
+    sex_atoms = {"男": [0], "女": [1], UNKNOWN: [2]}
+    if UNKNOWN not in sexes:              # no 不詳 column: the release says there is nobody of unknown sex
+        m = np.zeros((AGES, SEXES), bool)
+        m[:, 2] = True
+        out.append(_Cell(-1, (), m.ravel(), True))
+    bands = list(pop.axes[1][1])
+    for b in range(len(bands) + 1):
+        ages = list(range(AGES)) if b == len(bands) else _age_index(bands[b])
+        for s in range(len(sexes) + 1):
+            sx = [0, 1, 2] if s == len(sexes) else sex_atoms.get(sexes[s], [2])
+            m = np.zeros((AGES, SEXES), bool)
+            m[np.ix_(ages, sx)] = True
+            out.append(_Cell(0, (area, b, s), m.ravel(), b == len(bands) or s == len(sexes)))
+    labels = list(single.axes[1][1])
+    for g in range(len(labels) + 1):
+        m = np.zeros((AGES, SEXES), bool)
+        m[list(range(AGES)) if g == len(labels) else _age_index(labels[g]), :] = True
+        out.append(_Cell(1, (area, g), m.ravel(), g == len(labels)))
+    labels = list(three.axes[1][1])
+    for k in range(len(labels) + 1):
+        m = np.zeros((AGES, SEXES), bool)
+        m[list(range(AGES)) if k == len(labels) else _three_band_ages(labels[k]), :] = True
+        out.append(_Cell(2, (area, k), m.ravel(), k == len(labels)))
+    return out
+
+
+class _Ranges:
+    """The attacker's program for one 町域: every published cell an equality, atoms >= 0; the
+    range of any hidden cell is one minimisation and one maximisation over the same model
+    (HiGHS through highspy, warm-started between objectives)."""
+
+    def __init__(self, A, b):
+        import highspy
+        self.h = _quiet_highs(highspy)
+        self.h.setOptionValue("output_flag", False)
+        n = A.shape[1]
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, A.shape[0]
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = np.full(n, highspy.kHighsInf)
+        lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+        csc = _csc(A)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
+        self.h.passModel(lp)
+        self.n = n
+        self.idx = np.arange(n, dtype=np.int32)
+
+    def _opt(self, c) -> float | None:
+        self.h.changeColsCost(self.n, self.idx, np.asarray(c, dtype=float))
+        self.h.run()
+        import highspy
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return self.h.getInfo().objective_function_value
+
+    def range(self, c) -> tuple[float, float]:
+        lo = self._opt(c)
+        hi = self._opt(-np.asarray(c, dtype=float))
+        return (0.0 if lo is None else lo), (float("inf") if hi is None else -hi)
+
+
+def _quiet_highs(highspy):
+    """A Highs object, without the banner its first construction prints on the C level."""
+    import os
+    import sys
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
+def _csc(A):
+    A = np.asarray(A)
+    start, index, value = [0], [], []
+    for j in range(A.shape[1]):
+        rows = np.flatnonzero(A[:, j])
+        index.extend(rows.tolist())
+        value.extend(A[rows, j].tolist())
+        start.append(len(index))
+    return np.array(start, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float)
+
+
+def protected(true: int, lo: float, hi: float, p: int, threshold: int) -> bool:
+    """Whether an attacker's range [lo, hi] for a hidden cell of value ``true`` leaves it protected.
+
+    >>> protected(1, 0, 3, 2, 2), protected(1, 0, 2, 2, 2), protected(2, 1, 6, 2, 2), protected(40, 37, 44, 2, 2)
+    (True, False, False, True)
+    """
+    eps = 1e-6
+    if lo > max(0, true - p) + eps or hi < true + p - eps:
+        return False
+    return not (1 <= true <= threshold and lo > eps)
+
+
+def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> tuple[int, list, list]:
+    """Audit one 町域: (programs solved, the hidden cells at the end, cells still disclosed).
+
+    With ``fix``, a cell found unprotected makes the published cell sharing most of its atoms
+    hidden too, and that cell is audited again.  Publishing less only widens every range, so a
+    cell once found protected stays protected and is not audited twice."""
+    cells = _cells(tables, area)
+    A = np.array([c.atoms for c in cells], dtype=float)
+    val = np.array([tables[c.table].counts[c.index] if c.table >= 0 else 0 for c in cells], dtype=float)
+    hid = np.array([bool(tables[c.table].hidden[c.index]) if c.table >= 0 else False for c in cells])
+    programs, safe, disclosed = 0, set(), []
+    todo = [int(i) for i in np.flatnonzero(hid)]
+    model = None
+    while todo:
+        i = todo.pop(0)
+        pub = ~hid
+        if model is None:
+            model = _Ranges(A[pub], val[pub])
+        lo, hi = model.range(A[i])
+        programs += 2
+        if protected(int(val[i]), lo, hi, p, threshold):
+            safe.add(i)
+            continue
+        cand = np.flatnonzero(pub & (A @ A[i] > 0))
+        if not fix or not len(cand):
+            disclosed.append((cells[i], val[i], lo, hi))
+            continue
+        share = (A[cand] @ A[i]) / A[cand].sum(axis=1)
+        j = int(cand[min(range(len(cand)), key=lambda k: (cells[cand[k]].margin, val[cand[k]] == 0,
+                                                          val[cand[k]], -share[k]))])
+        hid[j] = True
+        model = None                     # one equality fewer: the model is built again
+        todo = [i, j] + todo
+    return programs, [c for c, h in zip(cells, hid) if h and c.table >= 0], disclosed
+
+
+def protect_release(tables: list, protection: int = 2, threshold: int = 2) -> Audit:
+    """Suppress the family jointly and audit it; the tables' ``hidden`` masks are updated."""
+    from .suppression import suppress
+    t0 = time.perf_counter()
+    fam = [next(t for t in tables if t.name == n) for n in FAMILY]
+    audit = Audit([t.title.split("（")[0] for t in fam])
+    n_areas = fam[0].counts.shape[0] - 1
+    audit.areas = n_areas
+    before = int(sum(t.hidden.sum() for t in fam))
+    todo = set(range(n_areas))
+    for _ in range(50):
+        for area in sorted(todo):
+            programs, hidden, disclosed = audit_area(fam, area, protection, threshold, fix=True)
+            audit.programs += programs
+            for c in hidden:
+                fam[c.table].hidden[c.index] = True
+            for c, v, lo, hi in disclosed:
+                audit.disclosed.append((fam[c.table].name, area, c.index, int(v), lo, hi))
+        todo = set()
+        for t in fam:                     # the line rule again over the joint result (links across 町域)
+            new = suppress(t.counts, t.threshold, initial=t.hidden)
+            grew = new & ~t.hidden
+            if grew.any():
+                todo |= {int(a) for a in np.argwhere(grew)[:, 0] if a < n_areas}
+                t.hidden = new
+        if not todo:
+            break
+        audit.disclosed = [d for d in audit.disclosed if d[1] not in todo]
+    audit.hidden_cells = int(sum(t.hidden.sum() for t in fam))
+    audit.added = audit.hidden_cells - before
+    audit.seconds = time.perf_counter() - t0
+    return audit

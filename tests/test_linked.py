@@ -1,0 +1,119 @@
+"""The release's linked 町域 tables against the attacker's linear program.
+
+The attacker here is written from the published tables alone (the frames a reader downloads:
+numbers and x), with its own model of how the tables add up -- not with juki's audit code -- and
+solves, per 町域, a minimisation and a maximisation of every x over all three tables with
+scipy's HiGHS.  Before: each table suppressed on its own; after: the release as juki publishes it.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from .conftest import AS_OF
+
+UNK = "不詳"
+
+
+def _ages(label: str) -> list[int]:
+    """The single ages (0..100, 101 = 不詳) a published label covers -- the attacker's reading."""
+    if label == UNK:
+        return [101]
+    if label == "計":
+        return list(range(102))
+    m = re.search(r"(\d+)～(\d+)歳", label)
+    if m:
+        return list(range(int(m.group(1)), int(m.group(2)) + 1))
+    m = re.search(r"(\d+)歳以上", label)
+    if m:
+        return list(range(int(m.group(1)), 101))
+    return [int(label.rstrip("歳"))]
+
+
+def _equations(frames: dict, area: str):
+    """(rows of atoms, values or None for x) of one 町域 across the three tables."""
+    sexes = ["男", "女", UNK]
+    rows, vals = [], []
+
+    def add(ages, sx, v):
+        m = np.zeros((102, 3))
+        m[np.ix_(ages, sx)] = 1
+        rows.append(m.ravel())
+        vals.append(None if v == "x" else float(v))
+    pop = frames["population_choiki"]
+    for (band, sex), v in pop.loc[area].items():
+        add(_ages(band), [0, 1, 2] if sex == "計" else [sexes.index(sex)], v)
+    if UNK not in set(pop.columns.get_level_values(1)):
+        add(list(range(102)), [2], 0)               # no 不詳 column: nobody of unknown sex
+    for label, v in frames["single_ages_choiki"].loc[area].items():
+        add(_ages(label), [0, 1, 2], v)
+    for label, v in frames["three_bands_choiki"].loc[area].items():
+        add(_ages(label), [0, 1, 2], v)
+    return np.array(rows), vals
+
+
+def attack(frames: dict, truth: dict, areas) -> dict:
+    """Per 町域: every x minimised and maximised.  Counts x cells pinned (one value) and narrowed
+    (the range misses true ± 2, or excludes 0 for a true 1 or 2)."""
+    from scipy.optimize import linprog
+    out = {"x": 0, "pinned": 0, "narrowed": 0}
+    for area in areas:
+        A, vals = _equations(frames, area)
+        known = [v is not None for v in vals]
+        Ak, bk = A[known], np.array([v for v in vals if v is not None])
+        true_row = _equations(truth, area)[1]
+        for i, v in enumerate(vals):
+            if v is not None:
+                continue
+            out["x"] += 1
+            lo = linprog(A[i], A_eq=Ak, b_eq=bk, bounds=(0, None), method="highs")
+            hi = linprog(-A[i], A_eq=Ak, b_eq=bk, bounds=(0, None), method="highs")
+            assert lo.status in (0, 3) and hi.status in (0, 3), (area, i, lo.message, hi.message)
+            lo_v = lo.fun if lo.status == 0 else 0.0
+            hi_v, t = (-hi.fun if hi.status == 0 else float("inf")), true_row[i]
+            if hi_v - lo_v < 0.5:
+                out["pinned"] += 1
+            if lo_v > max(0, t - 2) + 1e-6 or hi_v < t + 2 - 1e-6 or (1 <= t <= 2 and lo_v > 1e-6):
+                out["narrowed"] += 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory, small_db):
+    from juki.analysis.publish import publish
+    from juki.analysis.store import Analysis
+    out = tmp_path_factory.mktemp("linked") / "analysis.duckdb"
+    publish(db=small_db, as_of=AS_OF, out=out)
+    a = Analysis(out)
+    yield a
+    a.close()
+
+
+def test_the_linked_tables_give_nothing_away(analysis):
+    from juki.stats import official, population
+    from juki.stats.release import Release
+    names = ("population_choiki", "single_ages_choiki", "three_bands_choiki")
+    # before: each table suppressed on its own (what the release did)
+    alone = {"population_choiki": population.population_by_area(analysis, AS_OF, "choiki"),
+             "single_ages_choiki": official.single_ages(analysis, AS_OF, "choiki"),
+             "three_bands_choiki": official.three_bands(analysis, AS_OF, "choiki")[0]}
+    frames = {n: t.frame() for n, t in alone.items()}
+    truth = {n: t.frame(published=False) for n, t in alone.items()}
+    areas = [a for a in frames["population_choiki"].index if a != "計"]
+    before = attack(frames, truth, areas[:25])
+    rel = Release.build(analysis, AS_OF, level="choiki")
+    frames = {n: rel.find(n).frame() for n in names}
+    after = attack(frames, truth, areas)
+    print(f"\nlinked-table attack, 3,000 residents: before (25 町域) {before}; after ({len(areas)} 町域) {after}; "
+          f"{rel.audit.line()}")
+    assert before["pinned"] > 0                      # the attack works on tables suppressed one by one
+    assert after["x"] > 0 and after["pinned"] == 0 and after["narrowed"] == 0
+    assert rel.audit.ok and rel.audit.programs > 0
+
+
+def test_the_audit_catches_what_it_is_shown():
+    """A published 3-cell line with one x and its total: the audit says the x is disclosed."""
+    from juki.stats.linked import protected
+    assert not protected(1, 1, 1, 2, 2) and not protected(2, 0, 2, 2, 2) and protected(2, 0, 4, 2, 2)
