@@ -66,6 +66,8 @@ STEPS = (
     Step("publish", "juki publish-analysis", lambda c: _juki("publish-analysis", "--db", c.db, "--out", c.analysis)),
     Step("ckm", "cell-key utility, explorer queries", lambda c: [sys.executable, "-m", "juki.bench", "ckm-utility",
                                                                   c.analysis]),
+    Step("linked", "release with the linked-table audit", lambda c: [sys.executable, "-m", "juki.bench", "linked-audit",
+                                                                     c.analysis]),
     Step("statistics", "02_population_statistics", lambda c: _juki("run", "02_population_statistics", "--db", c.analysis)),
     Step("purge", "juki purge (a copy)", lambda c: _juki("purge", "--db", c.db.with_name("bench-purge.duckdb"),
                                                          "--as-of", AS_OF), _copy_for_purge),
@@ -199,26 +201,32 @@ def _count_lines(p: Path) -> int:
 
 
 def ckm_utility(analysis_db: Path) -> dict:
-    """What the cell-key method costs analysts: over the 町域 × 年齢階級 × 男女 cube (every cell,
-    margins included) of the publication's reference date, the mean absolute change, the share
-    of cells changed and false zeros; and how long explorer queries take (ms)."""
+    """What the table builder's perturbation costs analysts, on the publication's date: over every
+    町域 × 5歳階級 × 男女 cell (all nationalities; margins are sums), the mean absolute error,
+    the share of cells changed and false zeros; the same for the 町域 totals; and how long
+    the service takes for a table (ms, the finest cells cached after the first)."""
     from .analysis.store import Analysis
     from .stats import ckm
-    from .stats.explore import Selection, selection_table
-    from .stats.population import Protect, population_by_area
+    from .stats import tablebuilder as tb
     a = Analysis(analysis_db)
     try:
-        st = population_by_area(a, a.as_of, "choiki", Protect("ckm", 0))
-        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in ckm.utility(st.counts, st.perturbed).items()}
-        small = (st.counts > 0) & (st.counts <= 10)
-        out["mean_abs_cells_1_to_10"] = round(float(abs(st.counts - st.perturbed)[small].mean()), 4)
-        times = []
-        for sel in (Selection(a.as_of), Selection(a.as_of, "松戸", (0, 100), "女"), Selection(a.as_of, ages=(20, 39)),
-                    Selection(a.as_of, "常盤平", (65, 100), "男女計", "外国人住民")):
-            t0 = time.perf_counter()
-            selection_table(a, sel)
-            times.append(round((time.perf_counter() - t0) * 1000))
-        out["explorer_query_ms"] = times
+        t0 = time.perf_counter()
+        f = tb.finest(a, a.as_of)
+        first_ms = round((time.perf_counter() - t0) * 1000)
+        g = f[f["band"] >= 0].groupby(["choiki", "band", "sex"])[["n", "p"]].sum()
+        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in ckm.utility(g["n"], g["p"]).items()}
+        small = g[(g["n"] > 0) & (g["n"] <= 10)]
+        out["mean_abs_cells_1_to_10"] = round(float((small["n"] - small["p"]).abs().mean()), 4)
+        towns = f.groupby("choiki")[["n", "p"]].sum()
+        out["town_totals"] = {"mean_abs": round(float((towns["n"] - towns["p"]).abs().mean()), 3),
+                              "mean_rel": round(float(((towns["n"] - towns["p"]).abs() / towns["n"].clip(lower=1)).mean()), 5)}
+        times = [first_ms]
+        for area, ages, sex, nat in ((tb.ALL_AREAS, (0, 100), tb.BOTH, tb.ALL_NATIONS), ("松戸", (0, 100), "女", tb.ALL_NATIONS),
+                                     (tb.ALL_AREAS, (20, 39), tb.BOTH, tb.ALL_NATIONS), ("常盤平", (65, 100), tb.BOTH, "外国人住民")):
+            t1 = time.perf_counter()
+            tb.build(tb.finest(a, a.as_of), area, ages, sex, nat)
+            times.append(round((time.perf_counter() - t1) * 1000, 1))
+        out["table_ms"] = times
         out["ptable"] = dict(vars(ckm.current_params()))
     finally:
         a.close()
@@ -233,15 +241,35 @@ def main(argv: list[str]) -> int:
                 raise JukiError(f"no store at {argv[1]}")
             write_vendor_export(Path(argv[1]), Path(argv[2]), _ints(argv[3], "ROWS")[0])
             return 0
+        if len(argv) == 2 and argv[0] == "linked-audit":
+            print(json.dumps(linked_audit(Path(argv[1])), ensure_ascii=False))
+            return 0
         if len(argv) == 2 and argv[0] == "ckm-utility":
             print(json.dumps(ckm_utility(Path(argv[1])), ensure_ascii=False, default=str))
             return 0
     except JukiError as e:
         print(f"juki.bench: {e}", file=sys.stderr)
         return 2
-    print("usage: python -m juki.bench vendor-export DB OUT ROWS | ckm-utility ANALYSIS_DB", file=sys.stderr)
+    print("usage: python -m juki.bench vendor-export DB OUT ROWS | ckm-utility ANALYSIS_DB | linked-audit ANALYSIS_DB",
+          file=sys.stderr)
     return 2
 
+
+
+def linked_audit(analysis_db: Path) -> dict:
+    """The release of the publication's date built with its linked-table audit: how long the
+    audit took, how many programs, hidden and added cells, and whether it passed."""
+    from .analysis.store import Analysis
+    from .stats.release import Release
+    a = Analysis(analysis_db)
+    try:
+        t0 = time.perf_counter()
+        rel = Release.build(a, None, level="choiki")
+        au = rel.audit
+        return {"release_s": round(time.perf_counter() - t0, 1), "audit_s": round(au.seconds, 1), "programs": au.programs,
+                "hidden": au.hidden_cells, "added": au.added, "areas": au.areas, "ok": au.ok}
+    finally:
+        a.close()
 
 
 def _say(n, what, r):

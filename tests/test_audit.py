@@ -77,9 +77,13 @@ def test_search_covers_both_files_and_flags_broad_searches(log, act_as, db):
     e = oplog.entries(log)[-1]
     assert e["outcome"] == "ok" and e["persons"] and e["params"]["facts"] == ["name", "birth_date"]
     town_name = re.sub(r"^千葉県松戸市", "", addr)[:4]
-    many = search(store.connect(db), address=addr.split("番")[0], birth_date=str(birth)[:4])
-    assert len(many) >= 1
-    assert town_name
+    from juki.audit import search as search_module
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(search_module, "broad_limit", lambda: 0)      # any hit is "broad" now
+        many = search(store.connect(db), address=addr.split("番")[0], birth_date=str(birth)[:4])
+    assert len(many) >= 1 and town_name
+    assert "broad" in oplog.entries(log)[-1]["flags"]
+    assert "broad" not in oplog.entries(log)[-2]["flags"]           # the first search was under the limit
 
 
 def test_each_run_leaves_one_entry_with_the_persons_its_drilldown_showed(log, small_db, tmp_path):

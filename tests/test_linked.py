@@ -3,7 +3,7 @@
 The attacker here is written from the published tables alone (the frames a reader downloads:
 numbers and x), with its own model of how the tables add up -- not with juki's audit code -- and
 solves, per 町域, a minimisation and a maximisation of every x over all three tables with
-scipy's HiGHS.  Before: each table suppressed on its own; after: the release as juki publishes it.
+HiGHS.  Before: each table suppressed on its own; after: the release as juki publishes it.
 """
 from __future__ import annotations
 
@@ -54,25 +54,45 @@ def _equations(frames: dict, area: str):
     return np.array(rows), vals
 
 
+def _solver(A, b):
+    """The attacker's program over one 町域's published cells, with HiGHS (highspy)."""
+    import highspy
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    inf = highspy.kHighsInf
+    for _ in range(A.shape[1]):
+        h.addVar(0, inf)
+    for row, v in zip(A, b):
+        cols = np.flatnonzero(row)
+        h.addRow(v, v, len(cols), cols.astype(np.int32), row[cols])
+    return h
+
+
+def _extreme(h, c, sign):
+    import highspy
+    h.changeColsCost(len(c), np.arange(len(c), dtype=np.int32), sign * c)
+    h.run()
+    st = h.getModelStatus()
+    if st == highspy.HighsModelStatus.kOptimal:
+        return sign * h.getInfo().objective_function_value
+    assert st == highspy.HighsModelStatus.kUnbounded or st == highspy.HighsModelStatus.kUnboundedOrInfeasible, st
+    return float("inf") if sign < 0 else 0.0
+
+
 def attack(frames: dict, truth: dict, areas) -> dict:
     """Per 町域: every x minimised and maximised.  Counts x cells pinned (one value) and narrowed
     (the range misses true ± 2, or excludes 0 for a true 1 or 2)."""
-    from scipy.optimize import linprog
     out = {"x": 0, "pinned": 0, "narrowed": 0}
     for area in areas:
         A, vals = _equations(frames, area)
         known = [v is not None for v in vals]
-        Ak, bk = A[known], np.array([v for v in vals if v is not None])
+        h = _solver(A[known], [v for v in vals if v is not None])
         true_row = _equations(truth, area)[1]
         for i, v in enumerate(vals):
             if v is not None:
                 continue
             out["x"] += 1
-            lo = linprog(A[i], A_eq=Ak, b_eq=bk, bounds=(0, None), method="highs")
-            hi = linprog(-A[i], A_eq=Ak, b_eq=bk, bounds=(0, None), method="highs")
-            assert lo.status in (0, 3) and hi.status in (0, 3), (area, i, lo.message, hi.message)
-            lo_v = lo.fun if lo.status == 0 else 0.0
-            hi_v, t = (-hi.fun if hi.status == 0 else float("inf")), true_row[i]
+            lo_v, hi_v, t = _extreme(h, A[i], 1.0), _extreme(h, A[i], -1.0), true_row[i]
             if hi_v - lo_v < 0.5:
                 out["pinned"] += 1
             if lo_v > max(0, t - 2) + 1e-6 or hi_v < t + 2 - 1e-6 or (1 <= t <= 2 and lo_v > 1e-6):

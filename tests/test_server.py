@@ -581,7 +581,7 @@ def test_table_service_answers_analysts_only_with_protected_tables(inst):
     assert p.returncode == 0, p.stderr
     vals = json.loads(p.stdout)
     caught("analyst's query() returns a 1 or 2", len(vals) > 50 and not ({1, 2} & set(vals)), "service: perturbed, no 1/2")
-    e = [x for x in inst.entries() if x["action"] == "explore" and x["os_user"] == "jt-analyst"]
+    e = [x for x in inst.entries() if x["action"] == "table" and x["os_user"] == "jt-analyst"]
     assert e and "ages" in e[-1]["params"] and not any(k in json.dumps(e[-1]) for k in ("男\": ", "計\": "))
     p = inst.py("jt-nobody", "from juki.tables import query; query()")
     caught("a no-role account through the socket", p.returncode != 0 and "holds no juki role" in p.stderr

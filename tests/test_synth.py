@@ -177,7 +177,7 @@ def test_naturalisation_removes_the_foreign_record_and_writes_a_japanese_one(mid
 def test_moves_name_municipalities_with_ward_codes(duck):
     from juki import codes
     m = codes.municipalities()
-    assert "141011" not in m.index or True  # designated cities appear by ward
+    assert "141003" not in m.index and "141011" in m.index   # 横浜市 appears by ward (鶴見区), never as the city
     assert "121011" in m.index and "121002" not in m.index
     zen = {r[0] for r in duck.execute("SELECT DISTINCT zen_shichoson_code FROM honnin WHERE zen_shichoson_code IS NOT NULL").fetchall()}
     assert zen and zen <= set(m.index)

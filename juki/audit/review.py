@@ -86,7 +86,8 @@ class AccessAudit:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "chain_ok": bool(ok), "chain": msg,
                 "entries": int(len(self.df)), "refusals": n(self.refusals()),
                 "off_hours_staff": n(self.off_hours(False)), "off_hours_scheduler": n(self.off_hours(True)),
-                "broad_searches": n(self.broad_searches()), "search_enumeration": n(self.enumeration())}
+                "broad_searches": n(self.broad_searches()), "search_enumeration": n(self.enumeration()),
+                "table_sweeps": n(self.table_sweeps())}
 
     def write(self, folder) -> Path:
         from ..atomic import atomic_write_json
@@ -163,6 +164,19 @@ class AccessAudit:
             return _empty("該当なし")
         return hit.rename(columns={"operator": "利用者", "day": "日付", "searches": "検索回数", "persons": "表示した人数(延べ)",
                                    "flagged": "警告の付いた検索"})
+
+    def table_sweeps(self) -> pd.DataFrame:
+        """Analysts' tables flagged ``sweep``: many queries on one area in a day (a differencing or
+        averaging attempt), per operator, day and area."""
+        df = self.df
+        if not len(df):
+            return _empty("記録なし")
+        s = df[(df["action"] == "table") & df["flags"].map(lambda f: "sweep" in (f or []))]
+        if not len(s):
+            return _empty("該当なし")
+        s = s.assign(day=s["at"].dt.date, area=s["params"].map(lambda p: (p or {}).get("area", "")))
+        g = s.groupby(["operator", "day", "area"]).agg(n=("seq", "count")).reset_index()
+        return g.rename(columns={"operator": "利用者", "day": "日付", "area": "地域", "n": "警告の付いた集計"})
 
     def refusals(self) -> pd.DataFrame:
         df = self.df

@@ -180,10 +180,10 @@ def _audit_line(base: Path, failed: set) -> Line:
         return Line("アクセス監査", "—", "—", "grey", "アクセス監査の結果がない（失敗、または管理者以外の実行）", link)
     if not a["chain_ok"]:
         return Line("アクセス監査", "操作ログの検証: 異常", "—", "red", a["chain"], link)
-    enum = a.get("search_enumeration", 0)
+    enum = a.get("search_enumeration", 0) + a.get("table_sweeps", 0)
     n = a["refusals"] + a["off_hours_staff"] + a["broad_searches"] + enum
     return Line("アクセス監査", f"記録 {a['entries']:,}件", f"拒否 {a['refusals']:,}／時間外 {a['off_hours_staff']:,}／"
-                f"広範な検索 {a['broad_searches']:,}／大量の検索 {enum:,}", "red" if enum else "amber" if n else "green",
+                f"広範な検索 {a['broad_searches']:,}／大量の検索・集計 {enum:,}", "red" if enum else "amber" if n else "green",
                 "内容を確認する" if n else "操作ログの検証: 正常、確認を要する利用なし", link)
 
 

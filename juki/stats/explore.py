@@ -1,9 +1,12 @@
-"""The analysts' explorer: any selection of residents by area, age, sex and nationality.
+"""The analysts' explorer: residents by 町域, age band, sex and nationality, from the table service.
 
-Every table it shows is perturbed by the cell-key method (:mod:`.ckm`), so the same group of
-persons shows the same number in every query, and subtracting overlapping queries yields noise,
-not a hidden count.  Each query is logged (operator and the table's specification -- never its
-numbers).  :func:`explorer` is the ipywidgets app that ``juki explore`` serves with Voilà.
+:func:`explorer` is the ipywidgets app that ``juki explore`` serves with Voilà; every number it
+shows comes from :mod:`juki.tables` (fixed 5-year bands, perturbed finest cells summed:
+:mod:`.tablebuilder`), and its caption, table and downloads come from one answer.  The module
+imports no query engine, so an explorer kernel starts light.
+
+:func:`selection_table` is the older per-selection cell-key table (any age range, each selection
+its own noise), kept for administrators' internal use; analysts never reach it.
 """
 from __future__ import annotations
 
@@ -13,13 +16,12 @@ import html
 import io
 from dataclasses import dataclass
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from .. import codes
-from .population import GROUPS, SEX, SEXES, Protect, _long
 from .stattable import UNKNOWN, StatTable
+from .tablebuilder import GROUPS
 
 ALL_AREAS = "全域"
 ALL_NATIONS = "全て"
@@ -66,7 +68,10 @@ def age_rows(lo: int, hi: int) -> list[tuple[int, int, str]]:
 
 def selection_table(a, sel: Selection, threshold: int | None = None) -> StatTable:
     """Residents of a selection by age × sex, cell-key perturbed (logged as an explorer query)."""
+    import ibis
+
     from ..audit import guard
+    from .population import SEX, SEXES, Protect, _long
     with guard.entry("explore", "explorer", params=sel.spec()) as g:
         t = a.stock(sel.ref)
         if sel.area != ALL_AREAS:
