@@ -137,3 +137,15 @@ def test_the_audit_catches_what_it_is_shown():
     """A published 3-cell line with one x and its total: the audit says the x is disclosed."""
     from juki.stats.linked import protected
     assert not protected(1, 1, 1, 2, 2) and not protected(2, 0, 2, 2, 2) and protected(2, 0, 4, 2, 2)
+
+
+def test_a_cell_published_twice_is_hidden_in_both_or_neither(analysis):
+    from juki.stats.linked import same_cells_same_fate
+    from juki.stats.release import Release
+    rel = Release.build(analysis, AS_OF, level="choiki")
+    city, areas = rel.find("population_age_sex"), rel.find("population_choiki")
+    assert (city.hidden[:, -1, :] == areas.hidden[-1, :, :]).all()
+    areas.hidden[-1, 0, 0] = True                 # one copy hidden, the other shown
+    assert not city.hidden[0, -1, 0]
+    assert same_cells_same_fate(rel.all_tables()) >= 1
+    assert city.hidden[0, -1, 0] and (city.hidden[:, -1, :] == areas.hidden[-1, :, :]).all()

@@ -264,3 +264,37 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2) -> Au
     audit.added = audit.hidden_cells - before
     audit.seconds = time.perf_counter() - t0
     return audit
+
+
+#: Cells published twice in a release: (table, index) pairs that count the same persons.  A cell
+#: hidden in one and shown in the other would be disclosed by the other.
+DUPLICATES = (("population_age_sex", (slice(None), -1, slice(None)), "population_choiki", (-1, slice(None), slice(None))),
+              ("survey_age", (slice(None), -1, slice(None)), "population_age_sex", (slice(None), -1, slice(None))))
+
+
+def same_cells_same_fate(tables: list) -> int:
+    """Hide in both what either hides, for every duplicated block present (then the line rule
+    again); returns the cells added.  Blocks whose counts differ are not the same cells (e.g.
+    the survey's 1 January vs the release's date) and are left alone."""
+    from .suppression import suppress
+    by = {t.name: t for t in tables}
+    added = 0
+    for _ in range(10):
+        changed = False
+        for a, ia, b, ib in DUPLICATES:
+            if a not in by or b not in by:
+                continue
+            ta, tb = by[a], by[b]
+            if ta.counts[ia].shape != tb.counts[ib].shape or not (ta.counts[ia] == tb.counts[ib]).all():
+                continue
+            both = ta.hidden[ia] | tb.hidden[ib]
+            for t, i in ((ta, ia), (tb, ib)):
+                if (both & ~t.hidden[i]).any():
+                    before = int(t.hidden.sum())
+                    t.hidden[i] = t.hidden[i] | both
+                    t.hidden = suppress(t.counts, t.threshold, initial=t.hidden)
+                    added += int(t.hidden.sum()) - before
+                    changed = True
+        if not changed:
+            break
+    return added

@@ -88,6 +88,7 @@ class Release:
         if self.protect.method != "suppression" or not self.protect.threshold or not set(linked.FAMILY) <= names:
             return
         self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold)
+        linked.same_cells_same_fate(self.all_tables())
         if not self.audit.ok:
             raise JukiError(f"the release is refused: {len(self.audit.disclosed)} hidden cell(s) of the 町域 tables "
                             "can still be narrowed by a linear program over the published ones")
