@@ -158,3 +158,21 @@ def test_more_bad_input(tmp_path, args, fragment):
 def test_bench_helpers_bad_input(args, fragment):
     p = subprocess.run([sys.executable, "-m", "juki.bench", *args], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and fragment in p.stderr, p.stderr
+
+
+def test_a_first_report_publishes_into_its_own_data_folder(tmp_path, small_db, monkeypatch):
+    """The report publishes the analysis store beside the registry in the data folder -- the
+    one place --out may never write to, so the default must not go through that check (a fresh
+    `bin/setup` stopped here)."""
+    import shutil
+
+    from juki.analysis.publish import publish
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    shutil.copy(small_db, data / "juki.duckdb")
+    monkeypatch.setenv("JUKI_DATA", str(data))
+    res = publish(db=data / "juki.duckdb", out=data / "analysis.duckdb")
+    assert Path(res["path"]) == data / "analysis.duckdb" and (data / "analysis.duckdb").exists()
+    from juki.errors import JukiError
+    with pytest.raises(JukiError, match="data folder"):
+        publish(db=data / "juki.duckdb", out=data / "other.duckdb")

@@ -74,8 +74,8 @@ def publish(db=None, as_of: dt.date | None = None, out=None) -> dict:
     if target.exists():
         from .store import _meta
         _meta(target)      # replaces only an earlier analysis store: one-line refusal for a log, a key, a store
-    elif out:
-        from .. import outputs
+    elif out and target.resolve() != paths.analysis_db(src if db else None).resolve():
+        from .. import outputs  # anywhere but the installation's own analysis store: a new file only
         target = outputs.target(str(out))
     with guard.entry("publish_analysis", target.name, params={"as_of": str(as_of) if as_of else None}) as g:
         res = _publish(src, target, as_of)
