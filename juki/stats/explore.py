@@ -138,7 +138,9 @@ def explorer(src, threshold: int | None = None):
                                   style={"description_width": "170px"})
     sex = w.ToggleButtons(options=[BOTH, "男", "女"], value=BOTH, description="性別")
     when = w.Dropdown(options=[(str(d), d) for d in src.ref_dates], value=src.as_of, description="基準日")
-    caption, table, links = w.HTML(), w.HTML(), w.HTML()
+    # caption and table in one widget: one message changes both, so the page never shows a
+    # caption over the previous selection's table
+    result, links = w.HTML(), w.HTML()
     note = w.HTML(f"<p style='font-size:11px;color:#555'>{tb.NOTE}基準日は分析用ストアに公開された日のみ選べる。"
                   "年齢は5歳階級で選ぶ。区分が細かすぎる表は表示しない。"
                   "JupyterLabでカーネルを再起動した後は、このセルを再実行すること（表示が古いまま残るため）。"
@@ -156,14 +158,13 @@ def explorer(src, threshold: int | None = None):
         except Exception as e:   # a refusal (sparse table, budget): say it where the table would be
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             what = tb.caption(when.value, area.value, (lo, hi), sex.value, nat.value)
-            caption.value = f"<p class='juki-caption'><b>{html.escape(what)}</b>：表示しない（{html.escape(msg)}）</p>"
-            table.value, links.value = "", ""
+            result.value = f"<p class='juki-caption'><b>{html.escape(what)}</b>：表示しない（{html.escape(msg)}）</p>"
+            links.value = ""
             return
         if threshold:
             df = df.astype(object).where(~df.apply(lambda c: c.map(lambda v: isinstance(v, (int, np.integer)) and 0 < v < threshold)), "x")
-        caption.value = (f"<p class='juki-caption'><b>{html.escape(df.attrs.get('caption', ''))}</b>"
-                         f"（集計 {dt.datetime.now():%H:%M:%S}）</p>")
-        table.value = to_html(df)
+        result.value = (f"<p class='juki-caption'><b>{html.escape(df.attrs.get('caption', ''))}</b>"
+                        f"（集計 {dt.datetime.now():%H:%M:%S}）</p>" + to_html(df))
         links.value = downloads(df)
 
     for widget in (area, ages, sex, nat, when):
@@ -171,4 +172,4 @@ def explorer(src, threshold: int | None = None):
     update()
     display(HTML("<style>table.juki{border-collapse:collapse;font-size:13px} table.juki td,table.juki th"
                  "{border:1px solid #bbb;padding:2px 8px} table.juki td.num{text-align:right}</style>"))
-    return w.VBox([w.HBox([area, nat, when]), ages, sex, caption, table, links, note])
+    return w.VBox([w.HBox([area, nat, when]), ages, sex, result, links, note])
