@@ -321,7 +321,7 @@ def cmd_explore(a) -> int:
     from . import tables
     from .analysis.explore_app import serve
     from .audit import guard
-    if not tables._remote():       # in an installation the service identifies the analyst at the first query
+    if not tables.remote():       # in an installation the service identifies the analyst at the first query
         guard.identify("explore", "explorer", flag=a.operator)
     return serve(port=a.port, analysis_db=a.analysis_db, open_browser=not a.no_browser)
 

@@ -139,7 +139,8 @@ def from_json(text: str) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ the client side
 
-def _remote() -> bool:
+def remote() -> bool:
+    """Whether this process must ask the service (an installation, and not its service account)."""
     from .server import installation
     inst = installation()
     return inst is not None and not inst.is_service()
@@ -169,7 +170,7 @@ def query(area=None, age=(0, 100), sex="男女計", nationality=None, as_of=None
     """A perturbed table of residents (rows: age bands; columns: sexes and 計).  Its caption is in
     ``df.attrs["caption"]``."""
     req = request(area, age, sex, nationality, as_of, by, threshold)
-    if _remote():
+    if remote():
         return from_json(_call(req.args()))
     return answer(req)[0]
 
@@ -189,7 +190,7 @@ class Source:
 
     def __init__(self, db=None):
         self.db = db
-        if _remote():
+        if remote():
             d = json.loads(_call(["--dates"]))
             self.ref_dates = [dt.date.fromisoformat(x) for x in d["ref_dates"]]
             self.as_of = dt.date.fromisoformat(d["as_of"])
@@ -198,20 +199,12 @@ class Source:
             self.ref_dates = [dt.date.fromisoformat(x) for x in ds]
             self.as_of = dt.date.fromisoformat(own)
 
-    def table(self, sel, threshold=None) -> pd.DataFrame:
-        from .stats.explore import ALL_AREAS, ALL_NATIONS
-        req = request(None if sel.area == ALL_AREAS else sel.area, sel.ages, sel.sex,
-                      None if sel.nationality == ALL_NATIONS else sel.nationality, sel.ref.isoformat(), "age", threshold)
-        if _remote():
-            return from_json(_call(req.args()))
-        return answer(req, self.db)[0]
-
     def query(self, area, ages, sex, nationality, ref) -> pd.DataFrame:
         """The explorer's one call: the table (its caption, note and file name in ``attrs``)."""
         from .stats import tablebuilder as tb
         req = request(None if area == tb.ALL_AREAS else area, ages, sex,
                       None if nationality == tb.ALL_NATIONS else nationality, ref.isoformat(), "age")
-        if _remote():
+        if remote():
             return from_json(_call(req.args()))
         return answer(req, self.db)[0]
 

@@ -49,7 +49,7 @@ def environment(analysis_db, token: str) -> dict:
     jupyter_path = os.pathsep.join(p for p in (str(TEMPLATES), os.environ.get("JUPYTER_PATH", "")) if p)
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "JUPYTER_PATH": jupyter_path, "JUPYTER_TOKEN": token}
     env.pop("JUPYTER_TOKEN_FILE", None)
-    if tables._remote():
+    if tables.remote():
         tables.source()                            # one line when the service refuses or nothing is published
         return env
     from . import store as astore

@@ -23,8 +23,6 @@ from pathlib import Path
 
 from .roles import Refused
 
-COST_NOTE = "one sudo + shell per log entry"
-
 
 def _inst():
     from ..server import installation
@@ -109,7 +107,3 @@ def problem(links: dict[int, str], first_seq: int | None, last_seq: int | None,
     if missing:
         return f"entries from seq {missing[0]} were never witnessed: appended outside juki"
     return None
-
-
-def now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")

@@ -21,11 +21,8 @@ import pandas as pd
 
 from .. import codes
 from .stattable import UNKNOWN, StatTable
-from .tablebuilder import GROUPS
+from .tablebuilder import ALL_AREAS, ALL_NATIONS, BOTH, GROUPS
 
-ALL_AREAS = "全域"
-ALL_NATIONS = "全て"
-BOTH = "男女計"
 MAX_AGE = 100
 
 
