@@ -100,6 +100,85 @@ def attack(frames: dict, truth: dict, areas) -> dict:
     return out
 
 
+def attack_whole(frames: dict, truth: dict) -> dict:
+    """Every 町域 at once, with the 計 row of every table (the sum over 町域), which links them:
+    the attacker's atoms are 町域 × age × sex, and a published 0 fixes its atoms at 0.  Each
+    solution found is a release the attacker cannot rule out; an x whose values over the
+    solutions so far already span true ± 2 (and 0 for a true 1 or 2) needs no program."""
+    from scipy import sparse
+    areas = [a for a in frames["population_choiki"].index if a != "計"]
+    per = 102 * 3
+    blocks, vals, tvals = [], [], []
+    for k, area in enumerate(areas + ["計"]):
+        A, v = _equations(frames, area)
+        t = _equations(truth, area)[1]
+        if area == "計":
+            A = np.hstack([A] * len(areas))
+        else:
+            A = sparse.hstack([sparse.csr_matrix((A.shape[0], k * per)), sparse.csr_matrix(A),
+                               sparse.csr_matrix((A.shape[0], (len(areas) - k - 1) * per))])
+        blocks.append(sparse.csr_matrix(A))
+        vals += v
+        tvals += t
+    A = sparse.vstack(blocks).tocsr()
+    known = np.array([v is not None for v in vals])
+    b = np.array([0.0 if v is None else v for v in vals])
+    dead = np.asarray(A[np.flatnonzero(known & (b == 0))].sum(axis=0)).ravel() > 0
+    A = A[:, np.flatnonzero(~dead)].tocsr()
+    rows = np.flatnonzero(known & (np.diff(A.indptr) > 0))
+    h = _solver_sparse(A[rows], b[rows])
+    truth_v = np.array(tvals, dtype=float)
+    lo_seen, hi_seen = truth_v.copy(), truth_v.copy()
+    out = {"x": 0, "pinned": 0, "narrowed": 0, "programs": 0}
+    for i in np.flatnonzero(~known):
+        out["x"] += 1
+        t = truth_v[i]
+        want_lo, want_hi = (0 if 1 <= t <= 2 else max(0, t - 2)), t + 2
+        for sign in (1.0, -1.0):
+            if (lo_seen[i] <= want_lo + 1e-6) if sign > 0 else (hi_seen[i] >= want_hi - 1e-6):
+                continue
+            c = np.zeros(A.shape[1])
+            c[A[i].indices] = A[i].data
+            x = _argextreme(h, c, sign)
+            out["programs"] += 1
+            if x is None:                        # unbounded above
+                hi_seen[i] = np.inf
+                continue
+            y = A @ x
+            np.minimum(lo_seen, y, out=lo_seen)
+            np.maximum(hi_seen, y, out=hi_seen)
+        if hi_seen[i] - lo_seen[i] < 0.5:
+            out["pinned"] += 1
+        if lo_seen[i] > want_lo + 1e-6 or hi_seen[i] < want_hi - 1e-6:
+            out["narrowed"] += 1
+    return out
+
+
+def _solver_sparse(A, b):
+    import highspy
+    h = highspy.Highs()
+    for k, v in (("output_flag", False), ("presolve", "off")):
+        h.setOptionValue(k, v)
+    inf = highspy.kHighsInf
+    h.addVars(A.shape[1], np.zeros(A.shape[1]), np.full(A.shape[1], inf))
+    for r, v in zip(range(A.shape[0]), b):
+        row = A[r]
+        h.addRow(v, v, len(row.indices), row.indices.astype(np.int32), row.data)
+    return h
+
+
+def _argextreme(h, c, sign):
+    """The atoms of a solution minimising (sign 1) or maximising (-1) ``c``."""
+    import highspy
+    h.changeColsCost(len(c), np.arange(len(c), dtype=np.int32), sign * c)
+    h.run()
+    st = h.getModelStatus()
+    if st == highspy.HighsModelStatus.kUnbounded and sign < 0:
+        return None
+    assert st == highspy.HighsModelStatus.kOptimal, st
+    return np.asarray(h.getSolution().col_value)
+
+
 @pytest.fixture(scope="module")
 def analysis(tmp_path_factory, small_db):
     from juki.analysis.publish import publish
@@ -111,9 +190,14 @@ def analysis(tmp_path_factory, small_db):
     a.close()
 
 
-def test_the_linked_tables_give_nothing_away(analysis):
-    from juki.stats import official, population
+@pytest.fixture(scope="module")
+def release(analysis):
     from juki.stats.release import Release
+    return Release.build(analysis, AS_OF, level="choiki")
+
+
+def test_the_linked_tables_give_nothing_away(analysis, release):
+    from juki.stats import official, population
     names = ("population_choiki", "single_ages_choiki", "three_bands_choiki")
     # before: each table suppressed on its own (what the release did)
     alone = {"population_choiki": population.population_by_area(analysis, AS_OF, "choiki"),
@@ -123,7 +207,7 @@ def test_the_linked_tables_give_nothing_away(analysis):
     truth = {n: t.frame(published=False) for n, t in alone.items()}
     areas = [a for a in frames["population_choiki"].index if a != "計"]
     before = attack(frames, truth, areas[:25])
-    rel = Release.build(analysis, AS_OF, level="choiki")
+    rel = release
     frames = {n: rel.find(n).frame() for n in names}
     after = attack(frames, truth, areas)
     print(f"\nlinked-table attack, 3,000 residents: before (25 町域) {before}; after ({len(areas)} 町域) {after}; "
@@ -131,6 +215,29 @@ def test_the_linked_tables_give_nothing_away(analysis):
     assert before["pinned"] > 0                      # the attack works on tables suppressed one by one
     assert after["x"] > 0 and after["pinned"] == 0 and after["narrowed"] == 0
     assert rel.audit.ok and rel.audit.programs > 0
+
+
+def test_the_whole_family_gives_nothing_away(analysis, release, monkeypatch):
+    """The 計 row links every 町域: a program over all of them at once, before (the 町域
+    programs alone, as the release was) and after."""
+    import time
+    from juki.stats import linked
+    from juki.stats.release import Release
+    names = ("population_choiki", "single_ages_choiki", "three_bands_choiki")
+    monkeypatch.setattr(linked._Whole, "audit", lambda self, p, t, fix: (0, []))   # without the whole pass
+    rel = Release.build(analysis, AS_OF, level="choiki")
+    monkeypatch.undo()
+    frames = {n: rel.find(n).frame() for n in names}
+    truth = {n: rel.find(n).frame(published=False) for n in names}
+    before = attack_whole(frames, truth)
+    rel = release
+    t0 = time.perf_counter()
+    after = attack_whole({n: rel.find(n).frame() for n in names}, truth)
+    print(f"\nwhole-family attack, 3,000 residents: before {before}; after {after} ({time.perf_counter() - t0:.0f} s); "
+          f"{rel.audit.line()}")
+    assert before["narrowed"] > 0                    # the 町域 programs alone missed links through the 計 row
+    assert after["x"] > 0 and after["pinned"] == 0 and after["narrowed"] == 0
+    assert not any(bool(rel.find(n).hidden[(-1,) * rel.find(n).hidden.ndim]) for n in names)   # the city total shows
 
 
 def test_the_audit_catches_what_it_is_shown():
