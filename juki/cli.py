@@ -98,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--replace", action="store_true", help="replace the tables' rows instead of appending")
     s.add_argument("--db", default=None)
 
+    s = _sub(sub, "reconcile", "整合性確認: the 本人確認情報 against the prefecture's or J-LIS's copy, or the 住民基本台帳ファイル")
+    s.add_argument("paths", nargs="*", help="the other side's 本人確認情報 CSV file(s) or folder (none with --side kizon)")
+    s.add_argument("--side", required=True, choices=["prefecture", "jlis", "kizon"])
+    s.add_argument("--as-of", type=_date, default=None, help="reference date (default: the store's)")
+    s.add_argument("--encoding", default=None, help="utf-8 or cp932 (default: detected)")
+    s.add_argument("--profile", default=None, help="column-name profile of the other side's file")
+    s.add_argument("--out", default=None, help="a new folder for differences.csv and differences.html ('-': the CSV "
+                                                 "to standard output; in an installation a plain name)")
+    s.add_argument("--db", default=None)
+
     s = _sub(sub, "export", "write a table as CSV for a recipient (an export profile decides the items)")
     s.add_argument("--file", dest="table", required=True, choices=["jumin", "honnin", "sofusaki"])
     s.add_argument("--out", required=True)
@@ -237,6 +247,33 @@ def cmd_load(a) -> int:
         print(rep)
     for w in reports.warnings:
         print(f"juki: warning: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_reconcile(a) -> int:
+    from . import outputs
+    from .audit import guard
+    from .reconcile import reconcile
+    guard.identify("reconcile", a.side, flag=a.operator)
+    folder = outputs.target(a.out) if a.out else None
+    res = reconcile(a.paths, a.side, as_of=a.as_of, db=a.db, encoding=a.encoding, profile=a.profile)
+    if a.out == outputs.STDOUT:
+        sys.stdout.write(res.differences.to_csv(index=False))
+    elif folder is not None:
+        import shutil
+        tmp = folder.with_name(f".{folder.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        res.write(tmp)
+        try:
+            os.mkdir(folder)                   # claims the name: fails if anything is there
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise JukiError(f"--out {a.out}: exists already: outputs are created new, never written over") from None
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, folder / f.name)
+        tmp.rmdir()
+        print(f"wrote {folder / 'differences.csv'} and differences.html", file=sys.stderr)
+    print(res.line(), file=sys.stderr if a.out == outputs.STDOUT else sys.stdout)
     return 0
 
 
@@ -397,7 +434,7 @@ def cmd_bench(a) -> int:
 
 COMMANDS = {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench,
             "expectations": cmd_expectations, "report": cmd_report, "search": cmd_search, "audit": cmd_audit,
-            "load": cmd_load, "export": cmd_export, "purge": cmd_purge, "publish-analysis": cmd_publish,
+            "load": cmd_load, "reconcile": cmd_reconcile, "export": cmd_export, "purge": cmd_purge, "publish-analysis": cmd_publish,
             "explore": cmd_explore, "followup": cmd_followup, "table": cmd_table,
             "serve-tables": cmd_serve_tables}
 

@@ -186,6 +186,37 @@ def exports_recorded(c: Context) -> tuple[str, str]:
     return OK, text + "／すべて提供先・目的・項目・件数・SHA-256を記録"
 
 
+def reconciled(c: Context) -> tuple[str, str]:
+    """The last 整合性確認 of each side in the period (from the log) and its open differences
+    (from the side's follow-up record beside the store)."""
+    import duckdb
+
+    from ..reconcile import SIDES, followup_path
+    runs = [e for e in c.in_period() if e.get("action") == "reconcile" and e.get("outcome") == "ok"]
+    if not runs:
+        return BREACH, "対象期間に整合性確認（juki reconcile）の記録がない"
+    parts, still_open = [], 0
+    for side, label in SIDES.items():
+        mine = [e for e in runs if e.get("target") == side]
+        if not mine:
+            parts.append(f"{label.split('（')[0]}: 記録なし")
+            continue
+        n = 0
+        p = followup_path(side, c.db) if c.db is not None else None
+        if p is not None and p.exists():
+            con = duckdb.connect(str(p), read_only=True)
+            try:
+                n = con.execute("SELECT count(*) FROM problems WHERE resolved_on IS NULL").fetchone()[0]
+            finally:
+                con.close()
+        still_open += n
+        parts.append(f"{label.split('（')[0]}: 最終 {_day(mine[-1])}、未解消の相違 {n:,}件")
+    text = "／".join(parts)
+    if still_open or not any(e.get("target") == "kizon" for e in runs):
+        return LOOK, text
+    return OK, text
+
+
 def _query(c: Context, *sql: str) -> list[list]:
     """Rows of each query over the registry store, read-only."""
     import duckdb
@@ -288,6 +319,8 @@ CHECKS: list[Check] = [
           "氏名と生年月日の組合せ）の指定を必須とする。", "正常に終わった検索がすべて2情報以上だったか", two_of_four),
     Check("提供・移転", "提供・移転先に応じた必要項目のみ", "出力に提供先・目的・項目・件数・SHA-256が記録されているか",
           exports_recorded),
+    Check("整合性確認", "既存住基システムとの整合処理を定期的実施し、保存する本人確認情報が最新であるかどうかを確認することにより担保する。",
+          "対象期間の整合性確認（既存住基・都道府県・機構）と未解消の相違", reconciled),
     Check("送付先情報の消去", "システム上、連携後速やかに(1営業日後)削除する仕組みとする。",
           "送付後1開庁日を過ぎて残る送付先情報の行", sofusaki_erased),
     Check("除票の保存・消去", "住基法施行令第34条により削除された住民票は、削除した日から5年間保存するものとしてされており、"
