@@ -221,6 +221,7 @@ def test_the_whole_family_gives_nothing_away(analysis, release, monkeypatch):
     """The 計 row links every 町域: a program over all of them at once, before (the 町域
     programs alone, as the release was) and after."""
     import time
+
     from juki.stats import linked
     from juki.stats.release import Release
     names = ("population_choiki", "single_ages_choiki", "three_bands_choiki")
