@@ -47,16 +47,17 @@ def expected_state(path, as_of):
     cut5 = as_of.replace(year=as_of.year - 5)
     cut150 = as_of.replace(year=as_of.year - 150)
     last = {}
-    for a, r, k, s in rows(path, "SELECT atena_no, rireki_no, ido_kubun, shojo_date FROM jumin"):
+    for a, r, k, s, p in rows(path, "SELECT atena_no, rireki_no, ido_kubun, shojo_date, shori_date FROM jumin"):
         if a not in last or r > last[a][0]:
-            last[a] = (r, k, s)
+            last[a] = (r, k, max(p, s or p))      # the 消除's day: its processing, or a later 住民でなくなった日
     moved = {a for a, (r, k, s) in last.items() if k == "2" and s <= cut5}
     erased_joshu = {a for a in moved if last[a][2] <= cut150}
     jumin_keep = {(a, r) for a, r in rows(path, "SELECT atena_no, rireki_no FROM jumin") if a not in moved}
     joshu_keep = {(a, r) for a, r in rows(path, "SELECT atena_no, rireki_no FROM jumin")
                   if a in moved and a not in erased_joshu}
-    sof_keep = {(k, j) for k, j, sent in rows(path, "SELECT sofusaki_kanri_no, jumin_code, sent_date FROM sofusaki")
-                if sent is None or businessdays.add_business_days(sent, 1) > as_of}
+    sof_keep = {(k, j) for k, j, sent, done in rows(path, "SELECT sofusaki_kanri_no, jumin_code, sent_date, shori_date "
+                                                          "FROM sofusaki")
+                if businessdays.add_business_days(sent or done, 1) > as_of}
     h = rows(path, "SELECT jumin_code, koshin_jun_no, ido_date, record_jokyo_flag FROM honnin ORDER BY 1, 2")
     honnin_keep = set()
     for i, (j, k, d, flag) in enumerate(h):
@@ -81,6 +82,40 @@ def kept_rows_digest(path, table, keys, key_cols):
 
 KEYCOLS = {"jumin": ("atena_no", "rireki_no"), "jumin_joshu": ("atena_no", "rireki_no"),
            "honnin": ("jumin_code", "koshin_jun_no"), "sofusaki": ("sofusaki_kanri_no", "jumin_code")}
+
+
+def test_unsent_rows_and_late_removals_on_the_pias_clock(store_copy):
+    """Counted by hand: 送付先 rows with no 送付日 processed Tue 2023-01-10 are kept that day and
+    due one 開庁日 later (Wed 01-11); a 除票 whose 住民でなくなった日 is
+    2018-01-05 but whose 消除 was processed 2021-06-01 stays in the live file until 2026-06-01
+    (a Monday; the purge of Friday 05-29 leaves it)."""
+    con = duckdb.connect(str(store_copy))
+    keys = con.execute("SELECT sofusaki_kanri_no, jumin_code FROM sofusaki ORDER BY 1, 2 LIMIT 6").fetchall()
+    for k, j in keys:
+        con.execute("UPDATE sofusaki SET sent_date = NULL, shori_date = DATE '2023-01-10' "
+                    "WHERE sofusaki_kanri_no = ? AND jumin_code = ?", [k, j])
+    a = con.execute("""SELECT atena_no FROM jumin GROUP BY atena_no HAVING count(*) = 1
+                       AND bool_and(ido_kubun <> '2') ORDER BY atena_no LIMIT 1""").fetchone()[0]
+    con.execute("""INSERT INTO jumin SELECT * REPLACE (rireki_no + 1 AS rireki_no, '2' AS ido_kubun,
+                   (SELECT min(code) FROM (SELECT ido_jiyu AS code FROM jumin WHERE ido_kubun = '2')) AS ido_jiyu,
+                   DATE '2018-01-05' AS shojo_date, DATE '2018-01-05' AS ido_date, DATE '2021-06-01' AS shori_date)
+                   FROM jumin WHERE atena_no = ?""", [a])
+    con.close()
+    unsent = set(keys)
+
+    def sofusaki():
+        return {tuple(r) for r in rows(store_copy, "SELECT sofusaki_kanri_no, jumin_code FROM sofusaki")}
+
+    def where(atena):
+        return [t for t in ("jumin", "jumin_joshu") if rows(store_copy, f"SELECT count(*) FROM {t} WHERE atena_no = '{atena}'")[0][0]]
+    apply(store_copy, dt.date(2023, 1, 10), operator="test", only="sofusaki_sent")
+    assert unsent <= sofusaki()                          # the day of processing: kept
+    apply(store_copy, dt.date(2023, 1, 11), operator="test", only="sofusaki_sent")
+    assert not unsent & sofusaki()                       # one 開庁日 later: erased
+    apply(store_copy, dt.date(2026, 5, 29), operator="test", only="joshu_move")
+    assert where(a) == ["jumin"]                         # 5 years from 2021-06-01, not from 2018-01-05
+    apply(store_copy, dt.date(2026, 6, 1), operator="test", only="joshu_move")
+    assert where(a) == ["jumin_joshu"]
 
 
 @pytest.mark.parametrize("as_of", [AS_OF, dt.date(2029, 6, 30), dt.date(2180, 4, 1)])

@@ -241,17 +241,19 @@ def _store_as_of(db: Path) -> dt.date | None:
 def sofusaki_erased(c: Context) -> tuple[str, str]:
     if c.db is None or not c.db.exists():
         return LOOK, "住民記録ストアがない"
-    rows, [(waiting,)] = _query(c, "SELECT sent_date, count(*) FROM sofusaki WHERE sent_date IS NOT NULL GROUP BY 1",
+    # the clock runs from 送付日, or from 処理年月日 (the day of the 連携) where the row has none
+    rows, [(waiting,)] = _query(c, "SELECT coalesce(sent_date, shori_date), count(*) FROM sofusaki GROUP BY 1",
                                 "SELECT count(*) FROM sofusaki WHERE sent_date IS NULL")
     today, rule = c.data_date, c.policy.rule("sofusaki_sent")
-    overdue = [(n, rule.days_overdue(d, today)) for d, n in rows if rule.deadline(d) <= today]   # due, as the purge counts it
+    overdue = [(n, rule.days_overdue(d, today)) for d, n in rows if d is not None and rule.deadline(d) <= today]
     if overdue:
         n = sum(x[0] for x in overdue)
         worst = max(x[1] for x in overdue)
-        return BREACH, (f"{today}時点で送付後1開庁日を過ぎても残る行 {n:,}件（最大 {worst}開庁日超過）。"
+        return BREACH, (f"{today}時点で送付後（送付日のない行は処理後）1開庁日を過ぎても残る行 {n:,}件"
+                        f"（うち送付日なし {waiting:,}件以下、最大 {worst}開庁日超過）。"
                         "消去: juki purge --only sofusaki_sent")
     sent = sum(n for _, n in rows)
-    return OK, f"{today}時点で期限を過ぎた行なし（送付済みで期限内 {sent:,}件、未送付 {waiting:,}件）"
+    return OK, f"{today}時点で期限を過ぎた行なし（期限内 {sent:,}件、うち送付日なし {waiting:,}件）"
 
 
 def joshu_on_schedule(c: Context) -> tuple[str, str]:

@@ -32,11 +32,13 @@ from ..layouts import get
 from .policy import Policy, RetentionRule, load
 
 #: Derived columns the rules may use, per table (computed over the source table ``{src}``).
-#: ``removed``/``removed_on`` come from juki.residency (see the policy file).
+#: ``removed``/``removed_on`` come from juki.residency (see the policy file); ``removed_on`` is the
+#: day of the 消除: its processing date, or 住民でなくなった日 when later.
 BASES = {
     "jumin": "SELECT f.* EXCLUDE (is_current, is_resident), "
              "bool_or(f.is_current AND NOT f.is_resident) OVER (PARTITION BY f.atena_no) AS removed, "
-             "max(CASE WHEN f.is_current THEN f.shojo_date END) OVER (PARTITION BY f.atena_no) AS removed_on "
+             "max(CASE WHEN f.is_current THEN greatest(f.shori_date, coalesce(f.shojo_date, f.shori_date)) END) "
+             "OVER (PARTITION BY f.atena_no) AS removed_on "
              "FROM ({flags}) f",
     "jumin_joshu": "SELECT * FROM {src}.jumin_joshu",
     "honnin": "SELECT *, lead(ido_date) OVER (PARTITION BY jumin_code ORDER BY koshin_jun_no) AS next_ido "
