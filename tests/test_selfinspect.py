@@ -131,3 +131,18 @@ def test_the_workbook_has_the_items_and_a_sign_off_block(city, tmp_path):
     assert [r[4] for r in values[5:5 + len(si.items)]] == [i.status for i in si.items]
     labels = {r[1] for r in values if r[1]}
     assert {"確認者（職・氏名）", "確認日"} <= labels
+
+
+def test_an_export_to_a_recipient_outside_the_register_is_a_breach(city):
+    """An export logged without a register entry (as juki wrote them before the register, or a
+    free-text recipient) fails the item; one under an entry in force passes."""
+    db, reports = city
+    day = dt.datetime.combine(AS_OF + dt.timedelta(days=2), dt.time(10))
+    oplog.append("export", "jumin", operator="tester", role="administrator", at=day, detail="x.csv sha256 00",
+                 params={"recipient": "国民健康保険課", "purpose": "資格管理", "items": ["氏名"], "register": "kokuho"})
+    it = item(inspect(db, reports), "提供・移転")
+    assert it.status == selfinspect.OK and "国民健康保険課（移転" in it.evidence, it
+    oplog.append("export", "jumin", operator="tester", role="administrator", at=day, detail="y.csv sha256 00",
+                 params={"recipient": "任意の宛先（法令根拠なし）", "purpose": "-", "items": ["氏名"]})
+    it = item(inspect(db, reports), "提供・移転")
+    assert it.status == selfinspect.BREACH and "台帳にない" in it.evidence and "1件" in it.evidence, it

@@ -176,14 +176,28 @@ def two_of_four(c: Context) -> tuple[str, str]:
 
 
 def exports_recorded(c: Context) -> tuple[str, str]:
+    """Each export of the period with its entry in the register of recipients, in force on the
+    day of the export; an export without one fails the item."""
+    from ..ingest import recipients
+    register = recipients.load()
     ex = [e for e in c.in_period() if e.get("action") == "export" and e.get("outcome") == "ok"]
     need = ("recipient", "purpose", "items")
     bad = [e for e in ex if not all(e.get("params", {}).get(k) for k in need) or "sha256" not in (e.get("detail") or "")]
+    unregistered = [e for e in ex if (lambda r: r is None or not r.in_force(_day(e)))(
+        register.get(str((e.get("params") or {}).get("register"))))]
     with_number = [e for e in ex if e.get("number_accessed")]
+    kinds = {}
+    for e in ex:
+        r = register.get(str((e.get("params") or {}).get("register")))
+        if r is not None:
+            kinds[f"{r.name}（{r.kind}・{r.basis}）"] = kinds.get(f"{r.name}（{r.kind}・{r.basis}）", 0) + 1
     text = f"出力 {len(ex):,}件（個人番号を含む {len(with_number)}件）"
+    listed = "、".join(f"{k} {n}件" for k, n in sorted(kinds.items()))
+    if unregistered:
+        return BREACH, text + f"／提供先・移転先台帳にない（または期間外の）宛先への出力 {len(unregistered)}件"
     if bad:
         return BREACH, text + f"／提供先・目的・項目・ファイルの値の記録がない出力 {len(bad)}件"
-    return OK, text + "／すべて提供先・目的・項目・件数・SHA-256を記録"
+    return OK, text + "／すべて台帳の宛先へ、項目・件数・SHA-256を記録" + (f": {listed}" if listed else "")
 
 
 def reconciled(c: Context) -> tuple[str, str]:
@@ -319,7 +333,8 @@ CHECKS: list[Check] = [
           "端末にログインするためのアカウントも停止させる。", "無効の利用者の利用（無効化の日の後）", disabled_operators),
     Check("検索条件", "送付先情報の検索を行う際の検索条件として、少なくとも性別を除く2情報以上（氏名と住所の組合せ、"
           "氏名と生年月日の組合せ）の指定を必須とする。", "正常に終わった検索がすべて2情報以上だったか", two_of_four),
-    Check("提供・移転", "提供・移転先に応じた必要項目のみ", "出力に提供先・目的・項目・件数・SHA-256が記録されているか",
+    Check("提供・移転", "提供・移転先に応じた必要項目のみ",
+          "各出力が提供先・移転先台帳の宛先（期間内）へ、項目・件数・SHA-256を記録して行われたか",
           exports_recorded),
     Check("整合性確認",
           "既存住基システムとの整合処理を定期的実施し、保存する本人確認情報が最新であるかどうかを確認することにより担保する。",

@@ -1,7 +1,9 @@
 """``juki export``: a table to CSV for one recipient, with only the items its profile names.
 
 PIA: 提供・移転先に応じた必要項目のみ.  An export profile (``data/export_profiles/<name>.toml``)
-names the recipient, the purpose or legal basis, and the items it may receive; the built-in
+names its entry in the register of recipients (:mod:`.recipients`: kind, legal basis, files,
+items, 個人番号, period in force -- an export the register does not cover is refused), the
+purpose, and the items it sends (by default the register entry's); the built-in
 ``default`` profile gives every item but the individual number and secrets.  The 個人番号 leaves
 only under a profile that allows it and only for an operator with the ``number_clerk`` role.
 The log records recipient, purpose, item list, row count, the file's SHA-256 and the persons
@@ -40,11 +42,14 @@ class ExportProfile:
     allows_number: bool = False
     allows_secret: bool = False
     digest: str = "built-in"          # SHA-256 of the profile file (logged with every export)
+    register: str | None = None       # its entry in the register of recipients (提供先・移転先台帳)
 
     @classmethod
     def default(cls) -> "ExportProfile":
+        from .recipients import DEFAULT_ENTRY
         return cls("default", "庁内の利用（個人番号なし）", "住民基本台帳事務（個人番号を含まない）",
-                   {t: [i.column for i in lay.all_columns if i.sensitivity not in WITHHELD] for t, lay in LAYOUTS.items()})
+                   {t: [i.column for i in lay.all_columns if i.sensitivity not in WITHHELD] for t, lay in LAYOUTS.items()},
+                   register=DEFAULT_ENTRY)
 
 
 @dataclass
@@ -82,6 +87,11 @@ def load_profile(name: str | None) -> ExportProfile:
     from ..tomlfile import read
     p = profile_path(name)
     d = read(p, "export profile")
+    if "items" not in d and d.get("register"):          # the register's items, written once
+        from .recipients import load as register
+        entry = register().get(str(d["register"]))
+        if entry is not None and entry.items is not None:
+            d["items"] = {t: list(c) for t, c in entry.items.items()}
     for k in ("recipient", "purpose", "items"):
         if k not in d:
             raise JukiError(f"export profile {p.name}: missing {k}")
@@ -104,7 +114,7 @@ def load_profile(name: str | None) -> ExportProfile:
         if "individual_number" in kinds and not allows:
             raise JukiError(f"export profile {p.name}: lists 個人番号 but does not set allows_number = true")
     return ExportProfile(d.get("name", p.stem), d["recipient"], d["purpose"], items, allows, secret,
-                         hashlib.sha256(p.read_bytes()).hexdigest())
+                         hashlib.sha256(p.read_bytes()).hexdigest(), d.get("register"))
 
 
 def export(table: str, out, db=None, profile: str | None = "default", encoding: str = "utf-8", dates: str = "iso",
@@ -124,9 +134,13 @@ def export(table: str, out, db=None, profile: str | None = "default", encoding: 
     cols = prof.items[table]
     from .. import outputs
     with_number = any(layout.item(c).sensitivity == "individual_number" for c in cols)
+    with_secret = any(layout.item(c).sensitivity == "secret" for c in cols)
     params = {"file": str(out)[:200], "recipient": prof.recipient, "purpose": prof.purpose,
-              "profile": prof.name, "profile_sha256": prof.digest,
+              "profile": prof.name, "profile_sha256": prof.digest, "register": prof.register,
               "items": [layout.item(c).name for c in cols], "encoding": encoding, "dates": dates}
+    from .recipients import admit
+    entry = admit(prof.register, prof.name, table, cols, with_number, with_secret, params)
+    params.update(recipient=entry.name, kind=entry.kind, basis=entry.basis)
     with guard.entry("export", table, params=params, number_accessed=with_number,
                      allowed={"number_clerk"} if with_number else None) as g:
         dest = outputs.target(str(out))
