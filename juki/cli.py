@@ -149,8 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     _sub(sub, "serve-tables", "run the table service on PREFIX/run/tables.sock (the service account, in an installation)")
 
-    s = _sub(sub, "audit", "the operation log: verify, person, operator, prune, acknowledge")
-    s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge"])
+    s = _sub(sub, "audit", "the operation log: verify, person, operator, prune, acknowledge, review (a signed review)")
+    s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge", "review"])
+    s.add_argument("--kind", choices=["access-rights", "log"], help="with review: what was reviewed")
+    s.add_argument("--signed-by", help="with review: the name of the person who reviewed and signs")
+    s.add_argument("--note", help="with review: what was found and done")
+    s.add_argument("--period-start", type=_date, help="with review: the first day reviewed (default: a quarter / "
+                                                       "a year before --period-end)")
+    s.add_argument("--period-end", type=_date, help="with review: the last day reviewed (default: today)")
     s.add_argument("subject", nargs="?", help="with person: a 宛名番号; with operator: an operator id")
     s.add_argument("--before", type=_date, help="with prune: drop entries older than this date")
     s.add_argument("--reason", help="with acknowledge: what happened to the log")
@@ -383,6 +389,12 @@ def cmd_audit(a) -> int:
                 df = uses_of_operator(a.subject)
             g.records = len(df)
         print(df.to_string(index=False) if len(df) else "該当なし")
+        return 0
+    if a.what == "review":
+        from .audit.signoff import sign
+        e = sign(a.kind, a.signed_by, a.note, a.period_start, a.period_end, flag=a.operator)
+        print(f"recorded the signed {a.kind} review of {e['params']['period_start']}..{e['params']['period_end']} "
+              f"(report sha256 {e['params']['report_sha256'][:12]}…) as entry seq {e['seq']}")
         return 0
     if a.what == "acknowledge":
         if not a.reason:

@@ -58,7 +58,44 @@ def test_every_item_has_evidence_and_the_clean_city_passes_the_planted_items(cit
     assert all(i.evidence and i.status in (selfinspect.OK, selfinspect.BREACH, selfinspect.LOOK) for i in si.items)
     for area in ("送付先情報の消去", "操作ログの記録", "統計分析"):
         assert item(si, area).status == selfinspect.OK, item(si, area)
-    assert item(si, "操作ログの点検").status == selfinspect.OK
+    # the scheduler's access-audit runs prepare the material; nobody has signed a review yet
+    assert item(si, "操作ログの点検").status == selfinspect.LOOK
+    assert item(si, "アクセス権限の管理", "確認").status == selfinspect.LOOK
+
+
+def test_reviews_pass_only_when_a_person_signs_them_for_the_period(city):
+    from juki.audit import signoff
+    db, reports = city
+    for days_before in (102, 2):
+        oplog.append("run", "05_access_audit", operator="sched", role="scheduler", outcome="ok",
+                     detail=" -> /r/05_access_audit.html sha256 " + "ab" * 32,
+                     at=dt.datetime.combine(END - dt.timedelta(days=days_before), dt.time(6)))
+    with pytest.raises(Exception, match="signed-by"):
+        signoff.sign("log", "", "点検した", end=END)
+    signoff.sign("access-rights", "松戸 花子", "不要なIDなし", end=END - dt.timedelta(days=100))
+    si = inspect(db, reports)
+    assert item(si, "アクセス権限の管理", "確認").status == selfinspect.LOOK     # older than a quarter
+    assert item(si, "操作ログの点検").status == selfinspect.LOOK                 # no log review
+    signoff.sign("access-rights", "松戸 花子", "退職者1名のIDを削除", end=END)
+    signoff.sign("log", "松戸 花子", "記録事項に問題なし", end=END)
+    si = inspect(db, reports)
+    it = item(si, "アクセス権限の管理", "確認")
+    assert it.status == selfinspect.OK and "松戸 花子" in it.evidence, it
+    it = item(si, "操作ログの点検")
+    assert it.status == selfinspect.OK and "abababab" in it.evidence, it
+
+
+def test_a_log_that_does_not_reach_back_to_the_period_start_is_a_breach(city, log):
+    """A log that begins at the installation covers what there is (shown as such); one whose
+    older part is gone does not reach the period's start."""
+    db, reports = city
+    long_ago = END - dt.timedelta(days=800)
+    it = item(selfinspect.inspect(db=db, start=long_ago, end=END, reports=reports), "操作ログの記録", "1年以上")
+    assert it.status == selfinspect.OK and "設置" in it.evidence, it
+    oplog.prune(END - dt.timedelta(days=200))
+    it = item(selfinspect.inspect(db=db, start=END - dt.timedelta(days=365), end=END, reports=reports),
+              "操作ログの記録", "1年以上")
+    assert it.status == selfinspect.BREACH and "遡らない" in it.evidence, it
 
 
 def test_an_overdue_sofusaki_row_is_a_breach(city):
@@ -146,3 +183,10 @@ def test_an_export_to_a_recipient_outside_the_register_is_a_breach(city):
                  params={"recipient": "任意の宛先（法令根拠なし）", "purpose": "-", "items": ["氏名"]})
     it = item(inspect(db, reports), "提供・移転")
     assert it.status == selfinspect.BREACH and "台帳にない" in it.evidence and "1件" in it.evidence, it
+
+
+def test_a_review_without_its_signature_is_refused_in_one_line(city, capsys):
+    from juki.cli import main
+    assert main(["audit", "review", "--kind", "log", "--note", "ok"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--signed-by" in err[0]

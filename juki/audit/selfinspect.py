@@ -93,6 +93,13 @@ def log_kept(c: Context) -> tuple[str, str]:
     oldest, newest = _day(es[0]), _day(es[-1])
     notes = [f"記録 {len(es):,}件（{oldest}～{newest}）"]
     status = OK
+    # the log must reach back to the period's start, unless it begins at the installation (seq 1)
+    if oldest > c.start:
+        if es[0].get("seq") == 1 and c.log[0].get("action") != "anchor":
+            notes.append(f"設置（{oldest}）以降のすべての記録")
+        else:
+            status = BREACH
+            notes.append(f"対象期間の始め（{c.start}）まで遡らない（最古 {oldest}、設置時からの記録でもない）")
     prunes = [e for e in es if e.get("action") == "audit_prune" and e.get("outcome") == "ok"]
     for e in prunes:
         before = dt.date.fromisoformat(e.get("params", {}).get("before", "1900-01-01"))
@@ -126,21 +133,31 @@ def _audit_runs(c: Context) -> list[dict]:
 
 
 def log_reviewed(c: Context) -> tuple[str, str]:
-    runs = _audit_runs(c)
-    inside = [e for e in runs if _day(e) >= c.start]
-    if not inside:
-        return LOOK, "対象期間にアクセス監査（05_access_audit）の実行記録がない"
-    return OK, f"アクセス監査の実行 {len(inside)}回（最終 {_day(inside[-1])}、{inside[-1]['operator']}）"
+    """A signed review of the log whose period lies in the inspection's (the access audit run by
+    the scheduler prepares the material; it is not the review)."""
+    from .signoff import signed
+    runs = [e for e in _audit_runs(c) if _day(e) >= c.start]
+    ok = [e for e in signed(c.log, "log", c.end) if e["params"]["period_end"] >= c.start.isoformat()]
+    if not ok:
+        return LOOK, (f"対象期間に署名された操作ログの点検（juki audit review --kind log）がない"
+                      f"（アクセス監査の実行 {len(runs)}回は点検の資料であり点検ではない）")
+    e = ok[-1]["params"]
+    return OK, (f"署名された点検 {len(ok)}回（最終: {e['signed_by']}、{e['period_start']}～{e['period_end']}、"
+                f"資料 sha256 {e['report_sha256'][:12]}…）")
 
 
 def access_rights_review(c: Context) -> tuple[str, str]:
-    runs = _audit_runs(c)
-    if not runs:
-        return LOOK, "アクセス権限の確認表（05_access_audit）の作成記録がない"
-    last = _day(runs[-1])
+    """The last signed access-rights review: within a quarter of the period's end."""
+    from .signoff import signed
+    ok = signed(c.log, "access-rights", c.end)
+    if not ok:
+        return LOOK, "署名されたアクセス権限の確認（juki audit review --kind access-rights）の記録がない"
+    p = ok[-1]["params"]
+    last = dt.date.fromisoformat(p["period_end"])
     age = (c.end - last).days
     status = OK if age <= REVIEW_DAYS else LOOK
-    return status, f"最終確認 {last}（{age}日前、四半期 = {REVIEW_DAYS}日以内）"
+    return status, (f"最終確認 {p['period_start']}～{last}（{age}日前まで、四半期 = {REVIEW_DAYS}日以内）: "
+                    f"{p['signed_by']}、{_day(ok[-1])} 署名")
 
 
 def disabled_operators(c: Context) -> tuple[str, str]:

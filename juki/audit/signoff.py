@@ -1,0 +1,60 @@
+"""Signed reviews: a person records that they reviewed access rights (quarterly) or the
+operation log (yearly), for a period, against a report they name by its digest.
+
+PIA: 「定期的(四半期に1度)に確認」 (access rights) and 「1年に1回程度、記録事項に問題がないか点検」
+(the log).  A scheduled report is evidence that the material was prepared, not that anyone read
+it; the self-inspection's review items pass only on an entry written here
+(``audit_review``: kind, signed by, note, period, the reviewed report's path and SHA-256).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from ..errors import JukiError
+
+KINDS = {"access-rights": 92, "log": 365}     # the default period reviewed, in days
+REPORT = "05_access_audit"
+
+
+def last_report(entries: list[dict], end: dt.date) -> tuple[str, str] | None:
+    """(html path, sha256) of the last access-audit report produced on or before ``end``."""
+    for e in reversed(entries):
+        if e.get("action") == "run" and e.get("target") == REPORT and e.get("outcome") == "ok" \
+                and e.get("at", "")[:10] <= end.isoformat() and " sha256 " in (e.get("detail") or ""):
+            path, _, digest = e["detail"].rpartition(" sha256 ")
+            return path.split(" -> ")[-1].strip(), digest.split()[0]
+    return None
+
+
+def sign(kind: str | None, signed_by: str | None, note: str | None, start: dt.date | None = None,
+         end: dt.date | None = None, flag=None) -> dict:
+    """Record a signed review (logged entry ``audit_review``); returns the entry."""
+    from . import guard, oplog
+    if kind not in KINDS:
+        raise JukiError(f"audit review needs --kind {' or '.join(KINDS)}")
+    if not signed_by or not signed_by.strip():
+        raise JukiError("audit review needs --signed-by NAME (the person who reviewed)")
+    if not note or not note.strip():
+        raise JukiError("audit review needs --note (what was found and done)")
+    end = end or dt.date.today()
+    start = start or end - dt.timedelta(days=KINDS[kind])
+    if start > end or end > dt.date.today():
+        raise JukiError(f"review period {start}..{end}: the start must not be after the end, nor the end after today")
+    report = last_report(oplog.entries(), end)
+    if report is None:
+        raise JukiError(f"no {REPORT} report to review up to {end}: run it first (juki run {REPORT})")
+    params = {"kind": kind, "signed_by": signed_by.strip()[:80], "note": note.strip()[:300],
+              "period_start": start.isoformat(), "period_end": end.isoformat(),
+              "report": report[0][:200], "report_sha256": report[1]}
+    with guard.entry("audit_review", kind, params=params, flag=flag) as g:
+        g.detail = f"signed by {params['signed_by']}: {params['note']}"[:300]
+    return [e for e in oplog.entries() if e.get("action") == "audit_review"][-1]
+
+
+def signed(entries: list[dict], kind: str, end: dt.date) -> list[dict]:
+    """Signed reviews of ``kind`` whose reviewed period ends on or before ``end``, by a person
+    (never the scheduler), in the order of their periods."""
+    out = [e for e in entries if e.get("action") == "audit_review" and e.get("target") == kind
+           and e.get("outcome") == "ok" and e.get("role") != "scheduler"
+           and (e.get("params") or {}).get("signed_by") and e["params"].get("period_end", "9") <= end.isoformat()]
+    return sorted(out, key=lambda e: e["params"]["period_end"])
