@@ -132,6 +132,24 @@ def move_dir(src, dst) -> Path:
     return dst
 
 
+def claim_dir(new, final) -> Path:
+    """Put the finished folder ``new``'s files into ``final``, which must not exist: the name is
+    claimed with ``mkdir`` (fails if anything is there), then each finished file is renamed in.
+    Raises FileExistsError (``new`` removed) when ``final`` exists."""
+    import shutil
+    new, final = Path(new), Path(final)
+    try:
+        os.mkdir(final, 0o700)
+    except FileExistsError:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    for f in sorted(new.iterdir()):
+        os.replace(f, final / f.name)
+    new.rmdir()
+    fsync_dir(final)
+    return final
+
+
 def swap_dir(new, final) -> Path:
     """Put the finished folder ``new`` at ``final``; an old ``final`` is moved aside first and
     removed only once ``new`` is in place (a reader sees the old folder or the new one)."""

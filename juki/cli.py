@@ -267,17 +267,15 @@ def cmd_reconcile(a) -> int:
         sys.stdout.write(res.differences.to_csv(index=False))
     elif folder is not None:
         import shutil
+
+        from . import atomic
         tmp = folder.with_name(f".{folder.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         res.write(tmp)
         try:
-            os.mkdir(folder)                   # claims the name: fails if anything is there
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
+            atomic.claim_dir(tmp, folder)
+        except FileExistsError:
             raise JukiError(f"--out {a.out}: exists already: outputs are created new, never written over") from None
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, folder / f.name)
-        tmp.rmdir()
         print(f"wrote {folder / 'differences.csv'} and differences.html", file=sys.stderr)
     print(res.line(), file=sys.stderr if a.out == outputs.STDOUT else sys.stdout)
     return 0
