@@ -37,6 +37,7 @@ class Operator:
     os_user: str = ""
     enabled: bool = True
     disabled_on: object = None      # datetime.date the account was disabled (optional)
+    lapse: str = ""                 # why the operator may not act now (training, pledge, contract); "" = fit
 
     @property
     def role_labels(self) -> str:
@@ -113,7 +114,7 @@ def load(path=None) -> dict[str, Operator]:
         if off is not None and not isinstance(off, dt.date):
             raise JukiError(f"operators file {p}, operator {raw['id']}: disabled_on must be a date (YYYY-MM-DD)")
         op = Operator(raw["id"], raw.get("name", raw["id"]), frozenset(raw["roles"]), raw.get("os_user", ""),
-                      bool(raw.get("enabled", True)), off)
+                      bool(raw.get("enabled", True)), off, lapse(raw, data.get("settings", {}), p))
         if op.id in out:
             raise JukiError(f"operators file {p}: operator {op.id} listed twice")
         if op.os_user:
@@ -123,6 +124,58 @@ def load(path=None) -> dict[str, Operator]:
             accounts[op.os_user] = op.id
         out[op.id] = op
     return out
+
+
+#: Operator fields on training, pledges and contracts (PIA: 研修を年1回; 委託先の従業者は機密保持誓約書の
+#: 提出後に限る; 再委託は書面の承認を得た場合のみ).
+DATES = ("trained_on", "pledge_on", "contract_until")
+
+
+def lapse(raw: dict, settings: dict, p=None, today: dt.date | None = None) -> str:
+    """Why an operator entry may not act today ("" when it may).
+
+    ``[settings] training_valid_days`` (e.g. 365) makes a training record (``trained_on``)
+    necessary and its age bounded; an entry with ``contractor`` (委託先 or 再委託先 staff) needs
+    ``contract``, ``contract_until`` not passed and a ``pledge_on`` (機密保持誓約書), and a
+    ``subcontractor = true`` entry also ``subcontract_approved_on`` (再委託の承認).
+
+    >>> lapse({"trained_on": dt.date(2026, 4, 1)}, {"training_valid_days": 365}, today=dt.date(2027, 4, 2))
+    'its training (2026-04-01) is older than 365 days: 研修を年1回'
+    >>> lapse({"contractor": "A社", "contract": "R8-1", "contract_until": dt.date(2027, 3, 31)}, {},
+    ...       today=dt.date(2026, 12, 1))
+    'contractor staff without a 機密保持誓約書 (pledge_on)'
+    """
+    today = today or dt.date.today()
+    where = f"operators file {p}, operator {raw.get('id')}" if p else f"operator {raw.get('id')}"
+    for k in DATES + ("subcontract_approved_on",):
+        if raw.get(k) is not None and not isinstance(raw[k], dt.date):
+            raise JukiError(f"{where}: {k} must be a date (YYYY-MM-DD)")
+    days = int(settings.get("training_valid_days", 0) or 0)
+    if days:
+        t = raw.get("trained_on")
+        if t is None:
+            return "no training on record (trained_on): 研修を年1回"
+        if (today - t).days > days:
+            return f"its training ({t}) is older than {days} days: 研修を年1回"
+    if raw.get("contractor"):
+        if not raw.get("contract") or raw.get("contract_until") is None:
+            return "contractor staff without a contract on record (contract, contract_until)"
+        if raw["contract_until"] < today:
+            return f"the contract {raw['contract']} ended on {raw['contract_until']}"
+        if raw.get("pledge_on") is None:
+            return "contractor staff without a 機密保持誓約書 (pledge_on)"
+        if raw.get("subcontractor") and raw.get("subcontract_approved_on") is None:
+            return "再委託先 staff without the city's written approval (subcontract_approved_on)"
+    return ""
+
+
+def _unlisted_lapse() -> str:
+    """An installation account with a group but no operator entry: fit unless training is required."""
+    from ..tomlfile import read
+    p = operators_path()
+    settings = read(p, "operators file").get("settings", {}) if p.exists() else {}
+    return "no training on record (no operator entry with trained_on): 研修を年1回" \
+        if int(settings.get("training_valid_days", 0) or 0) else ""
 
 
 def by_account(ops: dict[str, Operator], account: str) -> Operator | None:
@@ -136,14 +189,17 @@ def by_account(ops: dict[str, Operator], account: str) -> Operator | None:
     if not granted:
         return None
     if listed is None:
-        return Operator(account, account, granted, account)
-    return Operator(listed.id, listed.name, listed.roles & granted, account, listed.enabled, listed.disabled_on)
+        return Operator(account, account, granted, account, lapse=_unlisted_lapse())
+    return Operator(listed.id, listed.name, listed.roles & granted, account, listed.enabled, listed.disabled_on,
+                    listed.lapse)
 
 
 def check(op: Operator, entry: str, allowed) -> Operator:
     """The operator if allowed; else :class:`Refused` with a clear message."""
     if not op.enabled:
         raise Refused(f"operator {op.id} is disabled and may not use {entry}")
+    if op.lapse:
+        raise Refused(f"operator {op.id} may not use {entry}: {op.lapse}")
     allowed = set(allowed)
     if allowed and not (op.roles & allowed):
         have = ", ".join(sorted(op.roles)) or "no role"
