@@ -150,14 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     _sub(sub, "serve-tables", "run the table service on PREFIX/run/tables.sock (the service account, in an installation)")
 
     s = _sub(sub, "audit", "the operation log: verify, person, operator, prune, acknowledge, review (a signed review)")
-    s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge", "review"])
+    s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge", "review", "erased"])
     s.add_argument("--kind", choices=["access-rights", "log"], help="with review: what was reviewed")
     s.add_argument("--signed-by", help="with review: the name of the person who reviewed and signs")
     s.add_argument("--note", help="with review: what was found and done")
     s.add_argument("--period-start", type=_date, help="with review: the first day reviewed (default: a quarter / "
                                                        "a year before --period-end)")
     s.add_argument("--period-end", type=_date, help="with review: the last day reviewed (default: today)")
-    s.add_argument("subject", nargs="?", help="with person: a 宛名番号; with operator: an operator id")
+    s.add_argument("subject", nargs="?", help="with person: a 宛名番号; with operator: an operator id; "
+                                              "with erased: the SHA-256 of a file exported to a contractor")
+    s.add_argument("--by", help="with erased: who confirmed the file was erased (name, organisation)")
     s.add_argument("--before", type=_date, help="with prune: drop entries older than this date")
     s.add_argument("--reason", help="with acknowledge: what happened to the log")
     s.add_argument("--db", default=None, help="the store whose recorded log head is checked too")
@@ -387,6 +389,11 @@ def cmd_audit(a) -> int:
                 df = uses_of_operator(a.subject)
             g.records = len(df)
         print(df.to_string(index=False) if len(df) else "該当なし")
+        return 0
+    if a.what == "erased":
+        from .audit.signoff import confirm_erased
+        e = confirm_erased(a.subject, a.by, flag=a.operator)
+        print(f"recorded the erasure of {e['params']['sha256'][:16]}… confirmed by {e['params']['by']} (seq {e['seq']})")
         return 0
     if a.what == "review":
         from .audit.signoff import sign

@@ -99,3 +99,43 @@ def test_the_shipped_register_reads_and_covers_the_shipped_profiles():
         entry = reg[prof.register]
         for table, cols in prof.items.items():
             assert entry.refusal(table, cols, prof.allows_number, prof.allows_secret) is None, name
+
+
+CONTRACTOR = '''
+[[recipient]]
+id = "hoshu"
+name = "保守委託先"
+kind = "事務内利用"
+basis = "委託契約書"
+purpose = "障害調査"
+files = ["jumin"]
+contractor = true
+erase_within_days = 14
+valid_from = 2024-04-01
+'''
+
+
+def test_a_file_handed_to_a_contractor_must_be_erased_and_that_confirmed(tmp_path, small_db, monkeypatch):
+    import datetime as dt
+
+    from juki.audit import signoff
+    from juki.audit.review import AccessAudit
+    from juki.errors import JukiError
+    from juki.ingest import export, recipients
+    p = tmp_path / "recipients.toml"
+    p.write_text(CONTRACTOR, encoding="utf-8")
+    monkeypatch.setattr(recipients, "path", lambda: p)
+    res = export("jumin", tmp_path / "h.csv", db=small_db, profile=profile(tmp_path, "hoshu", ("atena_no", "seibetsu")))
+    e = [e for e in oplog.entries() if e.get("action") == "export"][-1]
+    due = dt.date.fromisoformat(e["params"]["erase_by"])
+    assert due == dt.date.today() + dt.timedelta(days=14)
+    mine = lambda df: df[df["SHA-256"] == res.sha256[:16] + "…"]          # noqa: E731
+    assert list(mine(AccessAudit.build(end=due).erasures())["状況"]) == ["期限内"]
+    late = AccessAudit.build(end=due + dt.timedelta(days=1))
+    assert list(mine(late.erasures())["状況"]) == ["期限超過"] and late.findings()["erasure_overdue"] >= 1
+    with pytest.raises(JukiError, match="--by"):
+        signoff.confirm_erased(res.sha256, "")
+    with pytest.raises(JukiError, match="no export"):
+        signoff.confirm_erased("0" * 64, "保守 太郎")
+    signoff.confirm_erased(res.sha256, "株式会社保守 保守太郎")
+    assert list(mine(AccessAudit.build(end=due + dt.timedelta(days=1)).erasures())["状況"]) == ["消去確認済"]

@@ -19,15 +19,18 @@ from . import oplog, roles
 
 OFFICE_HOURS = (dt.time(8, 30), dt.time(17, 15))
 FINDINGS = "audit_findings.json"
+#: An enabled account unused for longer is flagged in the access-rights review ([settings] unused_days).
+UNUSED_DAYS = 90
 ACTIONS = {"run": "レポート実行", "search": "検索", "reveal": "個人番号の表示", "export": "出力", "load": "取込み",
            "generate": "合成データ作成", "purge": "消去", "purge_sofusaki": "送付先情報の消去", "report": "定期レポート",
            "drilldown": "不適合記録の表示", "audit_read": "操作ログの照会", "audit_prune": "操作ログの整理",
            "publish_analysis": "分析用ストアの公開", "explore": "エクスプローラー", "chain_break": "ログの断絶の記録",
            "anchor": "ログ整理の起点", "followup": "品質課題の記録", "open_registry": "住民記録ストアの利用",
-           "open_analysis": "分析用ストアの利用", "below_floor": "秘匿基準未満の集計"}
+           "open_analysis": "分析用ストアの利用", "below_floor": "秘匿基準未満の集計", "reconcile": "整合性確認",
+           "audit_review": "署名された点検", "export_erased": "委託先の消去確認", "table": "集計（表サービス）"}
 OUTCOMES = {"ok": "正常", "failed": "失敗", "refused": "拒否"}
 COLUMNS = ["seq", "at", "os_user", "operator", "role", "action", "target", "records", "number_accessed",
-           "outcome", "detail", "flags", "persons", "persons_count", "persons_file"]
+           "outcome", "detail", "flags", "persons", "persons_count", "persons_file", "params"]
 
 
 def frame(path=None) -> pd.DataFrame:
@@ -87,7 +90,7 @@ class AccessAudit:
                 "entries": int(len(self.df)), "refusals": n(self.refusals()),
                 "off_hours_staff": n(self.off_hours(False)), "off_hours_scheduler": n(self.off_hours(True)),
                 "broad_searches": n(self.broad_searches()), "search_enumeration": n(self.enumeration()),
-                "table_sweeps": n(self.table_sweeps())}
+                "table_sweeps": n(self.table_sweeps()), "erasure_overdue": self.erasure_overdue()}
 
     def write(self, folder) -> Path:
         from ..atomic import atomic_write_json
@@ -178,6 +181,34 @@ class AccessAudit:
         g = s.groupby(["operator", "day", "area"]).agg(n=("seq", "count")).reset_index()
         return g.rename(columns={"operator": "利用者", "day": "日付", "area": "地域", "n": "警告の付いた集計"})
 
+    def erasures(self) -> pd.DataFrame:
+        """Files exported to contractors: when each must be erased, and the confirmation
+        (``juki audit erased SHA256 --by NAME``), from the whole log."""
+        full = frame()
+        if not len(full):
+            return _empty("記録なし")
+        ex = full[(full["action"] == "export") & (full["outcome"] == "ok")
+                  & full["params"].map(lambda p: bool((p or {}).get("erase_by")))]
+        if not len(ex):
+            return _empty("委託先への出力なし")
+        done = {}
+        for e in full[(full["action"] == "export_erased") & (full["outcome"] == "ok")].itertuples():
+            done[(e.params or {}).get("sha256")] = (e.at.date(), (e.params or {}).get("by", ""))
+        rows = []
+        for e in ex.itertuples():
+            digest = (e.detail or "").rpartition(" sha256 ")[2].split(" ")[0]
+            due = dt.date.fromisoformat(e.params["erase_by"])
+            when, by = done.get(digest, (None, ""))
+            state = "消去確認済" if when else ("期限超過" if due < self.end else "期限内")
+            rows.append({"出力日": e.at.date(), "提供先": e.params.get("recipient", ""), "件数": e.records,
+                         "SHA-256": digest[:16] + "…", "消去期限": due, "消去確認": f"{when} {by}" if when else "—",
+                         "状況": state})
+        return pd.DataFrame(rows)
+
+    def erasure_overdue(self) -> int:
+        df = self.erasures()
+        return int((df["状況"] == "期限超過").sum()) if "状況" in df.columns else 0
+
     def refusals(self) -> pd.DataFrame:
         df = self.df
         if not len(df):
@@ -194,10 +225,19 @@ class AccessAudit:
         full = frame()
         last = full.groupby("operator")["at"].max() if len(full) else pd.Series(dtype=object)
         used_ok = set(full[full["outcome"] == "ok"]["operator"]) if len(full) else set()
+        from .search import setting
+        unused = setting("unused_days", UNUSED_DAYS)
+
+        def note(o) -> str:
+            if not o.enabled:
+                return "無効の利用者に利用あり" if o.id in used_ok else ""
+            out = [o.lapse] if o.lapse else []
+            if o.id not in last or (self.end - last[o.id].date()).days > unused:
+                out.append(f"{unused}日を超えて利用なし（不要なら無効化）")
+            return "／".join(out)
         rows = [{"利用者": o.id, "氏名": o.name, "OSアカウント": o.os_user or "（未設定）", "役割": o.role_labels,
                  "有効": "有効" if o.enabled else "無効", "最終利用": last[o.id].strftime("%Y-%m-%d") if o.id in last else "—",
-                 "確認": "無効の利用者に利用あり" if (not o.enabled and o.id in used_ok) else ""}
-                for o in ops.values()]
+                 "確認": note(o)} for o in ops.values()]
         return pd.DataFrame(rows)
 
 

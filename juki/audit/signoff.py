@@ -58,3 +58,25 @@ def signed(entries: list[dict], kind: str, end: dt.date) -> list[dict]:
            and e.get("outcome") == "ok" and e.get("role") != "scheduler"
            and (e.get("params") or {}).get("signed_by") and e["params"].get("period_end", "9") <= end.isoformat()]
     return sorted(out, key=lambda e: e["params"]["period_end"])
+
+
+def confirm_erased(digest: str | None, by: str | None, flag=None) -> dict:
+    """Record that a file handed to a contractor (an export with an erasure date) was erased."""
+    import re
+
+    from . import guard, oplog
+    digest = (digest or "").strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise JukiError("audit erased needs the file's SHA-256 (64 hex digits, as the export printed it)")
+    if not by or not by.strip():
+        raise JukiError("audit erased needs --by NAME (who confirmed the erasure)")
+    ex = [e for e in oplog.entries() if e.get("action") == "export" and e.get("outcome") == "ok"
+          and (e.get("detail") or "").endswith(f"sha256 {digest}")]
+    if not ex:
+        raise JukiError(f"no export with sha256 {digest[:16]}… in the operation log")
+    if not (ex[-1].get("params") or {}).get("erase_by"):
+        raise JukiError("that export went to a recipient that is not a contractor: it has no erasure to confirm")
+    params = {"sha256": digest, "by": by.strip()[:120], "export_seq": ex[-1]["seq"]}
+    with guard.entry("export_erased", digest[:16], params=params, flag=flag) as g:
+        g.detail = f"erasure confirmed by {params['by']}"
+    return [e for e in oplog.entries() if e.get("action") == "export_erased"][-1]

@@ -141,6 +141,9 @@ def export(table: str, out, db=None, profile: str | None = "default", encoding: 
     from .recipients import admit
     entry = admit(prof.register, prof.name, table, cols, with_number, with_secret, params)
     params.update(recipient=entry.name, kind=entry.kind, basis=entry.basis)
+    import datetime as dt
+    if entry.erase_by(dt.date.today()):                 # handed to a contractor: to be erased, and confirmed
+        params["erase_by"] = entry.erase_by(dt.date.today()).isoformat()
     with guard.entry("export", table, params=params, number_accessed=with_number,
                      allowed={"number_clerk"} if with_number else None) as g:
         dest = outputs.target(str(out))

@@ -43,6 +43,12 @@ class Entry:
     valid_from: dt.date
     valid_to: dt.date | None
     secrets: bool = False
+    contractor: bool = False          # a 委託先 (or 再委託先): files handed over must be erased and that confirmed
+    erase_within_days: int = 30
+
+    def erase_by(self, day: dt.date) -> dt.date | None:
+        """When a file exported on ``day`` must have been erased (contractors only)."""
+        return day + dt.timedelta(days=self.erase_within_days) if self.contractor else None
 
     def in_force(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
@@ -84,7 +90,8 @@ def load(p: Path | None = None) -> dict[str, Entry]:
                       tuple(d["files"]),
                       {t: tuple(c) for t, c in d["items"].items()} if "items" in d else None,
                       bool(d.get("individual_number", False)), _day(d["valid_from"], where),
-                      _day(d["valid_to"], where) if d.get("valid_to") else None, bool(d.get("secrets", False)))
+                      _day(d["valid_to"], where) if d.get("valid_to") else None, bool(d.get("secrets", False)),
+                      bool(d.get("contractor", False)), int(d.get("erase_within_days", 30)))
         except KeyError as k:
             raise JukiError(f"{where}: missing {k.args[0]}") from None
         if e.kind not in KINDS:

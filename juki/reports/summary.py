@@ -181,9 +181,11 @@ def _audit_line(base: Path, failed: set) -> Line:
     if not a["chain_ok"]:
         return Line("アクセス監査", "操作ログの検証: 異常", "—", "red", a["chain"], link)
     enum = a.get("search_enumeration", 0) + a.get("table_sweeps", 0)
-    n = a["refusals"] + a["off_hours_staff"] + a["broad_searches"] + enum
+    late = a.get("erasure_overdue", 0)
+    n = a["refusals"] + a["off_hours_staff"] + a["broad_searches"] + enum + late
     return Line("アクセス監査", f"記録 {a['entries']:,}件", f"拒否 {a['refusals']:,}／時間外 {a['off_hours_staff']:,}／"
-                f"広範な検索 {a['broad_searches']:,}／大量の検索・集計 {enum:,}", "red" if enum else "amber" if n else "green",
+                f"広範な検索 {a['broad_searches']:,}／大量の検索・集計 {enum:,}"
+                + (f"／委託先の消去期限超過 {late:,}" if late else ""), "red" if enum or late else "amber" if n else "green",
                 "内容を確認する" if n else "操作ログの検証: 正常、確認を要する利用なし", link)
 
 
