@@ -150,8 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     _sub(sub, "serve-tables", "run the table service on PREFIX/run/tables.sock (the service account, in an installation)")
 
     s = _sub(sub, "audit", "the operation log: verify, person, operator, prune, acknowledge, review (a signed review)")
-    s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge", "review", "erased"])
-    s.add_argument("--kind", choices=["access-rights", "log"], help="with review: what was reviewed")
+    s.add_argument("what", choices=["verify", "person", "operator", "prune", "acknowledge", "review", "erased",
+                                    "request"])
+    s.add_argument("--request", dest="request_no", help="with person: the request (REQ-n) this answers")
+    s.add_argument("--channel", help="with request: 窓口, 郵送, 電話 or 電子")
+    s.add_argument("--handler", help="with request: who handles it")
+    s.add_argument("--subject", dest="subject_no", help="with request: the 宛名番号 it is about")
+    s.add_argument("--description", help="with request: who or what it is about, when not a 宛名番号")
+    s.add_argument("--received", type=_date, help="with request: the day it came in (default: today)")
+    s.add_argument("--kind", help="with review: access-rights or log; with request: 開示請求 or 問合せ")
     s.add_argument("--signed-by", help="with review: the name of the person who reviewed and signs")
     s.add_argument("--note", help="with review: what was found and done")
     s.add_argument("--period-start", type=_date, help="with review: the first day reviewed (default: a quarter / "
@@ -381,7 +388,12 @@ def cmd_audit(a) -> int:
         from .audit.review import uses_of_operator, uses_of_person
         if not a.subject:
             raise JukiError(f"audit {a.what} needs a {'宛名番号' if a.what == 'person' else 'operator id'}")
-        with guard.entry("audit_read", f"audit {a.what}", flag=a.operator) as g:
+        params = None
+        if a.request_no:
+            from .audit.requests import check_open
+            check_open(a.request_no)
+            params = {"request": a.request_no}
+        with guard.entry("audit_read", f"audit {a.what}", params=params, flag=a.operator) as g:
             if a.what == "person":
                 df = uses_of_person(a.subject)
                 g.persons = [a.subject]
@@ -395,7 +407,14 @@ def cmd_audit(a) -> int:
         e = confirm_erased(a.subject, a.by, flag=a.operator)
         print(f"recorded the erasure of {e['params']['sha256'][:16]}… confirmed by {e['params']['by']} (seq {e['seq']})")
         return 0
+    if a.what == "request":
+        from .audit.requests import record
+        print(record(a.kind, a.channel, a.handler, a.subject_no or a.subject, a.description, a.received,
+                     flag=a.operator))
+        return 0
     if a.what == "review":
+        if a.kind not in ("access-rights", "log"):
+            raise JukiError("audit review needs --kind access-rights or log")
         from .audit.signoff import sign
         e = sign(a.kind, a.signed_by, a.note, a.period_start, a.period_end, flag=a.operator)
         print(f"recorded the signed {a.kind} review of {e['params']['period_start']}..{e['params']['period_end']} "

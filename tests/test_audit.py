@@ -161,3 +161,25 @@ def test_quarantined_raw_lines_are_erased_after_ninety_days(log, db):
     assert any(r["rule"] == "quarantine_erase" and r["due"] == 1 for r in rec["rules"])
     con.close()
     assert b"123456789018" not in db.read_bytes()
+
+
+def test_a_disclosure_request_is_recorded_and_linked_to_its_answer(capsys):
+    """開示請求: recorded as it comes in, answered by `audit person --request`, counted by the audit."""
+    from juki.audit.review import AccessAudit
+    from juki.cli import main
+    assert main(["audit", "request", "--kind", "開示請求", "--channel", "窓口", "--handler", "市民課 A"]) != 0
+    assert "--subject" in capsys.readouterr().err
+    assert main(["audit", "request", "--kind", "開示請求", "--channel", "窓口", "--handler", "市民課 A",
+                 "--subject", "1000000019"]) == 0
+    number = capsys.readouterr().out.strip()
+    assert number.startswith("REQ-")
+    e = oplog.entries()[-1]
+    assert e["action"] == "request" and "1000000019" not in json.dumps(e.get("params")) and e["persons"] == ["1000000019"]
+    counts = AccessAudit.build().request_counts()
+    assert counts["open"] >= 1
+    assert main(["audit", "person", "1000000019", "--request", number]) == 0
+    capsys.readouterr()
+    after = AccessAudit.build().request_counts()
+    assert after["open"] == counts["open"] - 1 and after["answered"] >= 1
+    assert main(["audit", "person", "1000000019", "--request", number]) != 0     # answered already
+    assert "answered already" in capsys.readouterr().err

@@ -27,7 +27,8 @@ ACTIONS = {"run": "レポート実行", "search": "検索", "reveal": "個人番
            "publish_analysis": "分析用ストアの公開", "explore": "エクスプローラー", "chain_break": "ログの断絶の記録",
            "anchor": "ログ整理の起点", "followup": "品質課題の記録", "open_registry": "住民記録ストアの利用",
            "open_analysis": "分析用ストアの利用", "below_floor": "秘匿基準未満の集計", "reconcile": "整合性確認",
-           "audit_review": "署名された点検", "export_erased": "委託先の消去確認", "table": "集計（表サービス）"}
+           "audit_review": "署名された点検", "export_erased": "委託先の消去確認",
+           "request": "問合せ・開示請求の受付", "table": "集計（表サービス）"}
 OUTCOMES = {"ok": "正常", "failed": "失敗", "refused": "拒否"}
 COLUMNS = ["seq", "at", "os_user", "operator", "role", "action", "target", "records", "number_accessed",
            "outcome", "detail", "flags", "persons", "persons_count", "persons_file", "params"]
@@ -90,7 +91,8 @@ class AccessAudit:
                 "entries": int(len(self.df)), "refusals": n(self.refusals()),
                 "off_hours_staff": n(self.off_hours(False)), "off_hours_scheduler": n(self.off_hours(True)),
                 "broad_searches": n(self.broad_searches()), "search_enumeration": n(self.enumeration()),
-                "table_sweeps": n(self.table_sweeps()), "erasure_overdue": self.erasure_overdue()}
+                "table_sweeps": n(self.table_sweeps()), "erasure_overdue": self.erasure_overdue(),
+                "requests_open": self.request_counts()["open"], "requests_answered": self.request_counts()["answered"]}
 
     def write(self, folder) -> Path:
         from ..atomic import atomic_write_json
@@ -204,6 +206,36 @@ class AccessAudit:
                          "SHA-256": digest[:16] + "…", "消去期限": due, "消去確認": f"{when} {by}" if when else "—",
                          "状況": state})
         return pd.DataFrame(rows)
+
+    def requests(self) -> pd.DataFrame:
+        """問合せ・開示請求 received in the period, each with its answer (an ``audit person`` run
+        that names it) or still open."""
+        full = frame()
+        if not len(full):
+            return _empty("記録なし")
+        got = self.df[(self.df["action"] == "request") & (self.df["outcome"] == "ok")] if len(self.df) else self.df
+        if not len(got):
+            return _empty("対象期間に受付なし")
+        answers = {}
+        for e in full[(full["action"] == "audit_read") & (full["outcome"] == "ok")].itertuples():
+            r = (e.params or {}).get("request")
+            if r:
+                answers[r] = (e.at.date(), e.operator)
+        rows = []
+        for e in got.itertuples():
+            no = f"REQ-{e.seq}"
+            p = e.params or {}
+            ans = answers.get(no)
+            rows.append({"番号": no, "受付日": p.get("received", ""), "種別": p.get("kind", ""), "経路": p.get("channel", ""),
+                         "担当": p.get("handler", ""), "回答": f"{ans[0]}（{ans[1]}）" if ans else "—",
+                         "状況": "回答済" if ans else "未回答"})
+        return pd.DataFrame(rows)
+
+    def request_counts(self) -> dict:
+        df = self.requests()
+        if "状況" not in df.columns:
+            return {"open": 0, "answered": 0}
+        return {"open": int((df["状況"] == "未回答").sum()), "answered": int((df["状況"] == "回答済").sum())}
 
     def erasure_overdue(self) -> int:
         df = self.erasures()
