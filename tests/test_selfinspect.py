@@ -36,6 +36,8 @@ def city(tmp_path, small_db, log, monkeypatch):
                      at=dt.datetime.combine(day, dt.time(10)))
         day += dt.timedelta(days=7)
     con = duckdb.connect(str(db))
+    from juki import store
+    store.set_meta(con, {"oplog_head": oplog.head()})                  # the store was last written with this log
     con.execute("DELETE FROM sofusaki WHERE sent_date IS NOT NULL")     # the daily purge has run
     con.execute(f"INSERT INTO purge_log VALUES (TIMESTAMP '{AS_OF} 09:00', DATE '{AS_OF}', 'tester', "
                 "'{\"rules\": [{\"rule\": \"sofusaki_sent\", \"due\": 3}]}')")
@@ -58,6 +60,7 @@ def test_every_item_has_evidence_and_the_clean_city_passes_the_planted_items(cit
     assert all(i.evidence and i.status in (selfinspect.OK, selfinspect.BREACH, selfinspect.LOOK) for i in si.items)
     for area in ("送付先情報の消去", "操作ログの記録", "統計分析"):
         assert item(si, area).status == selfinspect.OK, item(si, area)
+    assert item(si, "操作ログの記録", "連鎖").status == selfinspect.OK
     # the scheduler's access-audit runs prepare the material; nobody has signed a review yet
     assert item(si, "操作ログの点検").status == selfinspect.LOOK
     assert item(si, "アクセス権限の管理", "確認").status == selfinspect.LOOK
@@ -190,3 +193,68 @@ def test_a_review_without_its_signature_is_refused_in_one_line(city, capsys):
     assert main(["audit", "review", "--kind", "log", "--note", "ok"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--signed-by" in err[0]
+
+
+def _plant_removal(db, shori: str) -> None:
+    """A resident removed (消除) and processed on ``shori``, written with the test's own SQL."""
+    con = duckdb.connect(str(db))
+    a = con.execute("""SELECT atena_no FROM jumin GROUP BY atena_no HAVING count(*) = 1
+                       AND bool_and(ido_kubun <> '2') ORDER BY atena_no LIMIT 1""").fetchone()[0]
+    con.execute(f"""INSERT INTO jumin SELECT * REPLACE (rireki_no + 1 AS rireki_no, '2' AS ido_kubun,
+                   (SELECT min(ido_jiyu) FROM jumin WHERE ido_kubun = '2') AS ido_jiyu,
+                   DATE '{shori}' AS shojo_date, DATE '{shori}' AS ido_date, DATE '{shori}' AS shori_date)
+                   FROM jumin WHERE atena_no = ?""", [a])
+    con.close()
+
+
+def _in_period(days=5):
+    return dt.datetime.combine(END - dt.timedelta(days=days), dt.time(10))
+
+
+PLANTS = {
+    # check function: (what is planted or left missing, the statuses it must give)
+    "log_kept": (lambda db: oplog.prune(END - dt.timedelta(days=200)), {selfinspect.BREACH}),
+    "log_chain": (lambda db: oplog.append("search", "jumin", operator="tester", role="reviewer", records=3,
+                                          params={"facts": ["name", "address"]}, at=_in_period()),
+                  {selfinspect.BREACH}),
+    "log_reviewed": (lambda db: None, {selfinspect.LOOK}),
+    "access_rights_review": (lambda db: None, {selfinspect.LOOK}),
+    "two_of_four": (lambda db: oplog.append("search", "jumin", operator="tester", role="reviewer", records=0,
+                                            params={"facts": ["name", "sex"]}, at=_in_period()),
+                    {selfinspect.BREACH}),
+    "exports_recorded": (lambda db: oplog.append("export", "jumin", operator="tester", role="administrator",
+                                                 detail="z.csv sha256 00", at=_in_period(),
+                                                 params={"recipient": "任意", "purpose": "-", "items": ["氏名"]}),
+                         {selfinspect.BREACH}),
+    "reconciled": (lambda db: None, {selfinspect.BREACH}),
+    "joshu_on_schedule": (lambda db: _plant_removal(db, "2015-06-01"), {selfinspect.BREACH}),
+    "purge_records": (lambda db: duckdb.connect(str(db)).execute("DELETE FROM purge_log").close(), {selfinspect.LOOK}),
+    "analysis_store_clean": (lambda db: None, {selfinspect.LOOK}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANTS))
+def test_every_item_can_fail(city, name):
+    """For each item: its breach planted, or its evidence left missing, and the item says so."""
+    db, reports = city
+    plant, want = PLANTS[name]
+    plant(db)
+    check = next(ch for ch in selfinspect.CHECKS if ch.gather.__name__ == name)
+    it = next(i for i in inspect(db, reports).items if i.check == check.check)
+    assert it.status in want, (name, it)
+
+
+def test_no_item_is_left_without_a_failing_test():
+    """Every check has a planted failure here or a test of its own above."""
+    own = {"disabled_operators", "sofusaki_erased", "no_number_in_outputs"}
+    assert {ch.gather.__name__ for ch in selfinspect.CHECKS} <= set(PLANTS) | own
+
+
+def test_searches_that_all_name_two_facts_pass(city):
+    db, reports = city
+    oplog.append("search", "jumin", operator="tester", role="reviewer", records=1, persons=["1000000019"],
+                 params={"facts": ["name", "birth"]}, at=_in_period())
+    it = item(inspect(db, reports), "検索条件")
+    assert it.status == selfinspect.OK, it
+    it = item(inspect(db, reports), "操作ログの記録", "連鎖")
+    assert it.status == selfinspect.OK and "すべて対象者を記録" in it.evidence, it

@@ -81,9 +81,22 @@ def _day(e: dict) -> dt.date:
 
 # ---------------------------------------------------------------- the checks
 
+#: Uses that touch persons: each must say whom (PIA: どの個人に対して照会・異動・証明発行を行ったか).
+PERSON_USES = ("search", "reveal", "export", "audit_read", "drilldown", "purge", "purge_sofusaki", "reconcile")
+
+
 def log_chain(c: Context) -> tuple[str, str]:
+    """The chain verifies, and every use in the period that touched records names the persons."""
     ok, msg = c.verified
-    return (OK, f"連鎖と起点の検証: 正常（{msg}）") if ok else (BREACH, f"連鎖と起点の検証: 異常（{msg}）")
+    if not ok:
+        return BREACH, f"連鎖と起点の検証: 異常（{msg}）"
+    uses = [e for e in c.in_period() if e.get("action") in PERSON_USES and e.get("outcome") == "ok"
+            and (e.get("records") or 0) > 0]
+    blind = [e for e in uses if not e.get("persons") and not e.get("persons_count")]
+    text = f"連鎖と起点の検証: 正常（{msg}）／個人を扱った利用 {len(uses):,}件"
+    if blind:
+        return BREACH, text + f"、うち対象者の記録がない利用 {len(blind)}件（番号 {', '.join(str(e['seq']) for e in blind[:10])}）"
+    return OK, text + "、すべて対象者を記録"
 
 
 def log_kept(c: Context) -> tuple[str, str]:
@@ -181,14 +194,18 @@ def disabled_operators(c: Context) -> tuple[str, str]:
 
 
 def two_of_four(c: Context) -> tuple[str, str]:
+    """Every successful search named two of 氏名・住所・生年月日 at least (性別 does not count);
+    with no search in the period there is nothing to judge."""
     s = [e for e in c.in_period() if e.get("action") == "search"]
     ok = [e for e in s if e.get("outcome") == "ok"]
-    weak = [e for e in ok if len(e.get("params", {}).get("facts", [])) < 2]
+    weak = [e for e in ok if len(set(e.get("params", {}).get("facts", [])) - {"sex", "性別"}) < 2]
     refused = [e for e in s if e.get("outcome") == "refused"]
     broad = [e for e in ok if "broad" in (e.get("flags") or [])]
     text = f"検索 {len(ok):,}件、拒否 {len(refused):,}件、該当者の多い検索 {len(broad):,}件"
     if weak:
         return BREACH, text + f"／2情報に満たない検索 {len(weak)}件（番号 {', '.join(str(e['seq']) for e in weak[:10])}）"
+    if not ok:
+        return LOOK, text + "／対象期間に検索がなく判定できない"
     return OK, text + "／すべて性別を除く2情報以上"
 
 
@@ -341,7 +358,7 @@ CHECKS: list[Check] = [
           "ログが1年以上の期間を保ち、整理で1年未満の記録が消されず、記録の空白が許容日数以内、保存期間を過ぎた記録がない",
           log_kept),
     Check("操作ログの記録", "操作者がどの個人に対して照会・異動・証明発行を行ったかを記録する。",
-          "ログの連鎖（各記録のハッシュ）と起点ファイル（HMAC）の検証", log_chain),
+          "ログの連鎖（各記録のハッシュ）と起点ファイル（HMAC）の検証、個人を扱った利用ごとの対象者の記録", log_chain),
     Check("操作ログの点検", "1年に1回程度、記録事項に問題がないか点検を行う。",
           "対象期間にアクセス監査が実行されたか", log_reviewed),
     Check("アクセス権限の管理", "同部門が定期的(四半期に1度)に確認を実施し、不要となったユーザIDや権限を変更又は削除する。",
