@@ -495,6 +495,8 @@ def _installation_checks(a) -> None:
         from .server import caller
         oplog.check_ready()         # a damaged, rolled-back or unwitnessed log: nothing happens (audit excepted)
         configwatch.check(caller()[0])
+        from .audit import grants
+        grants.record(caller()[0])  # role grants, changes and revocations, whatever their source
     if a.command == "publish-analysis" and a.out:
         guard.refuse(a.command, "cli", "--out is not accepted by publish-analysis in an installation: the analysis "
                      f"store is {inst.data / 'analysis.duckdb'}", {"out": a.out[:200]})

@@ -246,7 +246,7 @@ def test_every_item_can_fail(city, name):
 
 def test_no_item_is_left_without_a_failing_test():
     """Every check has a planted failure here or a test of its own above."""
-    own = {"disabled_operators", "sofusaki_erased", "no_number_in_outputs"}
+    own = {"disabled_operators", "sofusaki_erased", "no_number_in_outputs", "role_changes"}
     assert {ch.gather.__name__ for ch in selfinspect.CHECKS} <= set(PLANTS) | own
 
 
@@ -258,3 +258,29 @@ def test_searches_that_all_name_two_facts_pass(city):
     assert it.status == selfinspect.OK, it
     it = item(inspect(db, reports), "操作ログの記録", "連鎖")
     assert it.status == selfinspect.OK and "すべて対象者を記録" in it.evidence, it
+
+
+def test_role_changes_are_logged_and_unapproved_ones_asked_about(city, tmp_path, monkeypatch):
+    """A grant made in the operators file without approval: logged as a role change, and the
+    item asks a person; the same grant with 承認者 and 承認日 passes."""
+    from juki.audit import grants
+    db, reports = city
+    ops = tmp_path / "ops.toml"
+
+    def write(roles, approval=""):
+        ops.write_text(f'[[operator]]\nid = "tester"\nos_user = "{ME}"\nroles = ["administrator"]\n\n'
+                       f'[[operator]]\nid = "new01"\nos_user = "y"\nroles = {roles}\n{approval}', encoding="utf-8")
+        ops.chmod(0o600)
+    monkeypatch.setenv("JUKI_OPERATORS", str(ops))
+    monkeypatch.setenv("JUKI_DATA", str(tmp_path))
+    write('["analyst"]')
+    grants.record()                                  # the first record
+    write('["analyst", "number_clerk"]')
+    [e] = grants.record()
+    assert e["action"] == "role_change" and e["params"]["added"] == ["number_clerk"] and not e["params"]["approved_by"]
+    it = item(selfinspect.inspect(db=db, start=END - dt.timedelta(days=365), end=dt.date.today(), reports=reports),
+              "アクセス権限の管理", "承認者")
+    assert it.status == selfinspect.LOOK and "new01" in it.evidence, it
+    write('["analyst"]', 'approved_by = "市民課長"\napproved_on = 2026-11-30\n')
+    [e] = grants.record()
+    assert e["params"]["removed"] == ["number_clerk"] and e["params"]["approved_by"] == "市民課長"

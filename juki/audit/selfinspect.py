@@ -173,6 +173,19 @@ def access_rights_review(c: Context) -> tuple[str, str]:
                     f"{p['signed_by']}、{_day(ok[-1])} 署名")
 
 
+def role_changes(c: Context) -> tuple[str, str]:
+    """Grants, changes and revocations of roles in the period, each with its approval."""
+    ch = [e for e in c.in_period() if e.get("action") == "role_change" and not (e.get("params") or {}).get("first_record")]
+    if not ch:
+        return OK, "対象期間に権限の付与・変更・失効なし"
+    bare = [e for e in ch if not (e.get("params") or {}).get("approved_by")]
+    text = f"権限の付与・変更・失効 {len(ch)}件"
+    if bare:
+        who = "、".join(sorted({e["params"].get("operator_id", "?") for e in bare}))[:200]
+        return LOOK, text + f"／承認者の記録がない変更 {len(bare)}件（{who}）: 承認の記録を確認する"
+    return OK, text + "／すべて承認者と承認日を記録"
+
+
 def disabled_operators(c: Context) -> tuple[str, str]:
     from . import roles
     try:
@@ -363,6 +376,9 @@ CHECKS: list[Check] = [
           "対象期間にアクセス監査が実行されたか", log_reviewed),
     Check("アクセス権限の管理", "同部門が定期的(四半期に1度)に確認を実施し、不要となったユーザIDや権限を変更又は削除する。",
           "最後のアクセス権限の確認表の作成日", access_rights_review),
+    Check("アクセス権限の管理", "申請に対して、システム管理者が確認の上、アクセス権限を付与する。異動退職があった際は、"
+          "各所属長が当該ユーザIDの失効を申請する。",
+          "対象期間の権限の付与・変更・失効と、その承認者の記録", role_changes),
     Check("アクセス権限の管理", "共用ユーザIDは発行せず、必ず個人に対しユーザIDを発行する。失効時にはシステムの権限だけでなく、"
           "端末にログインするためのアカウントも停止させる。", "無効の利用者の利用（無効化の日の後）", disabled_operators),
     Check("検索条件", "送付先情報の検索を行う際の検索条件として、少なくとも性別を除く2情報以上（氏名と住所の組合せ、"
@@ -470,6 +486,9 @@ def inspect(db=None, start=None, end=None, reports=None, log_path=None) -> SelfI
         from ..errors import JukiError
         raise JukiError(f"period_start {start} is after period_end {end}")
     path = store.db_path(db)
+    if log_path is None:
+        from . import grants
+        grants.record()          # changes of roles since the last record go into the log first
     c = Context(start, end, path if path.exists() else None, Path(reports) if reports else paths.reports(),
                 oplog.entries(log_path), oplog.verify(log_path, witness=store.recorded_log_head(path)),
                 load_policy(None))
