@@ -431,9 +431,12 @@ def cmd_audit(a) -> int:
         return 0
     if not a.before:
         raise JukiError("audit prune needs --before DATE")
-    floor = dt.date.today() - dt.timedelta(days=366)
+    from .retention import load as retention_policy
+    rule = retention_policy(None).rule("oplog_erase")        # the city's period (at least a year: the PIA)
+    floor = rule.cutoff(dt.date.today()) + dt.timedelta(days=1)
     if a.before > floor:
-        raise JukiError(f"operation logs are kept at least one year: --before must be on or before {floor}")
+        raise JukiError(f"operation logs are kept {rule.period} (retention policy {rule.id}): --before must be "
+                        f"on or before {floor}")
     with guard.entry("audit_prune", "oplog", params={"before": a.before.isoformat()}, flag=a.operator) as g:
         g.records = oplog.prune(a.before)
     print(f"pruned {g.records} entries")

@@ -233,3 +233,36 @@ def test_killed_purge_leaves_store_before_or_after(tmp_path, small_db, step):
     apply(path, AS_OF, operator="crash-test")  # a rerun completes
     assert table_digests(path) == after
     assert [p.name for p in tmp_path.iterdir() if ".new-" in p.name] == []
+
+
+def test_what_juki_writes_outside_the_store_is_purged_too(store_copy, tmp_path, monkeypatch):
+    """Report folders, exported files, the load and purge records and the log each have a rule,
+    applied by the same purge: counted here from the files the test makes and dates by hand."""
+    reports, exports = tmp_path / "reports", tmp_path / "exports"
+    monkeypatch.setenv("JUKI_REPORTS", str(reports))
+    monkeypatch.setenv("JUKI_EXPORTS", str(exports))
+    today = dt.date.today()
+    old_run = reports / (today - dt.timedelta(days=6 * 365)).isoformat()
+    new_run = reports / (today - dt.timedelta(days=30)).isoformat()
+    for d in (old_run, new_run):
+        d.mkdir(parents=True)
+        (d / "dq_violations.parquet").write_bytes(b"keys")
+    (exports / "admin").mkdir(parents=True)
+    old_file, new_file = exports / "admin" / "old.csv", exports / "admin" / "new.csv"
+    for f, age in ((old_file, 100), (new_file, 10)):
+        f.write_text("x", encoding="utf-8")
+        t = time.time() - age * 86400
+        os.utime(f, (t, t))
+    con = duckdb.connect(str(store_copy))
+    con.execute("DELETE FROM load_log")
+    con.execute("INSERT INTO load_log (loaded_at, source_file, sha256, target_table) VALUES "
+                f"(TIMESTAMP '{today - dt.timedelta(days=6 * 366)} 10:00', 'old.csv', 'a', 'jumin'), "
+                f"(TIMESTAMP '{today - dt.timedelta(days=10)} 10:00', 'new.csv', 'b', 'jumin')")
+    con.close()
+    p = plan(store_copy, today)
+    due = {r.rule: r.due for r in p.rules}
+    assert due["reports_erase"] == 1 and due["exports_erase"] == 1 and due["load_log_erase"] == 1
+    apply(store_copy, today, operator="test")
+    assert not old_run.exists() and new_run.exists()
+    assert not old_file.exists() and new_file.exists()
+    assert rows(store_copy, "SELECT source_file FROM load_log") == [("new.csv",)]

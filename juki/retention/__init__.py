@@ -42,5 +42,6 @@ def counts_table(result: PurgeResult):
     import pandas as pd
 
     from ..layouts import LAYOUTS
-    names = {t: LAYOUTS[t].file for t in LAYOUTS} | {"jumin_joshu": "除票ストア", "quarantine": "隔離した行"}
+    names = {t: LAYOUTS[t].file for t in LAYOUTS} | {"jumin_joshu": "除票ストア", "quarantine": "隔離した行",
+                                                          "load_log": "取込みの記録", "purge_log": "消去の記録"}
     return pd.DataFrame({"実行前": result.before, "実行後": result.after}).rename(index=names)

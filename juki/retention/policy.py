@@ -22,7 +22,6 @@ from .. import businessdays
 from ..errors import JukiError
 
 DEFAULT = Path(__file__).with_name("default_policy.toml")
-TABLES = {"jumin", "jumin_joshu", "honnin", "sofusaki", "quarantine", "oplog"}
 #: Floors the law or the PIA sets, by the table a rule acts on (never by a rule's id, which a
 #: policy chooses): a rule asking for less is refused, whatever it is called.
 #: table -> (actions allowed, shortest period in days).
@@ -33,7 +32,14 @@ FLOORS = {
     "oplog": ({"erase"}, 365),                # operation logs: at least one year (PIA)
     "sofusaki": ({"erase"}, 1),               # 送付先情報: one business day after sending
     "quarantine": ({"erase"}, 0),
+    "load_log": ({"erase"}, 365),             # what was loaded from where: evidence like the log
+    "purge_log": ({"erase"}, 365),            # the records of erasure themselves
+    "reports": ({"erase"}, 365),              # the run folders of reports/
+    "exports": ({"erase"}, 1),                # files exported for recipients
+    "followup": ({"erase"}, 365),             # resolved quality problems
 }
+#: What a rule may act on: the floors name every table.
+TABLES = frozenset(FLOORS)
 #: The only rows of the live 住民基本台帳ファイル a rule may select.
 JUMIN_ROWS = "removed"
 _DAYS = {"y": 365, "d": 1, "bd": 1}

@@ -45,10 +45,15 @@ BASES = {
               "FROM {src}.honnin",
     "sofusaki": "SELECT * FROM {src}.sofusaki",
     "quarantine": "SELECT * FROM {src}.quarantine",
+    "load_log": "SELECT * FROM {src}.load_log",
+    "purge_log": "SELECT * FROM {src}.purge_log",
 }
 KEYS = {t: list(get("jumin" if t == "jumin_joshu" else t).key) for t in ("jumin", "jumin_joshu", "honnin", "sofusaki")}
 KEYS["quarantine"] = ["loaded_at", "source_file", "target_table", "line"]
-STORE_TABLES = ("jumin", "jumin_joshu", "honnin", "sofusaki", "quarantine")
+KEYS["load_log"] = ["loaded_at", "source_file", "sha256", "target_table"]
+KEYS["purge_log"] = ["purged_at", "as_of", "operator"]
+DATA_TABLES = ("jumin", "jumin_joshu", "honnin", "sofusaki", "quarantine")
+STORE_TABLES = DATA_TABLES + ("load_log", "purge_log")      # the workbench's own records too
 RECORD = "purge_record.json"
 
 
@@ -170,8 +175,17 @@ def _plan(con, rules: list[RetentionRule], as_of: dt.date, src: str) -> list[Rul
     moved_into: dict[str, list] = {}
     for rule in rules:
         res = RuleResult(rule.id, rule.description, rule.table, rule.action, rule.cutoff(as_of).isoformat(), 0)
-        if rule.table not in BASES:
-            res.skipped = "ストア外（操作ログは juki.audit が保存期間を管理）"
+        if rule.table in OUTSIDE and as_of > dt.date.today():
+            res.skipped = "基準日が今日より後（ストア外の記録・ファイルは実際の日付で消去する）"
+            results.append(res)
+            continue
+        if rule.table in OUTSIDE:
+            due = outside_due(rule, as_of)
+            res.due = len(due)
+            res.oldest = min(d for _, d in due).isoformat() if due else None
+            res.by_year = {}
+            for _, d in due:
+                res.by_year[d.year] = res.by_year.get(d.year, 0) + 1
             results.append(res)
             continue
         extra = None
@@ -251,9 +265,10 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
         results = _plan(con, rules, as_of, "src")
         before = _counts(con, "src")
         atomic.killpoint("planned")
-        if not any(r.due for r in results):
+        if not any(r.due for r in results if r.table not in OUTSIDE):
             rw.abandon()
-            return PurgeResult(as_of, False, operator, results, before, before, False, time.perf_counter() - t0)
+            changed = _erase_outside(rules, results, as_of)
+            return PurgeResult(as_of, False, operator, results, before, before, changed, time.perf_counter() - t0)
         by = {r.rule: r for r in results}
         persons = _persons(con, rules, by)
         for table in STORE_TABLES:
@@ -271,13 +286,85 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
                 q = f"SELECT * FROM ({q}) x ANTI JOIN {d} USING ({keys})"
             con.execute(f"INSERT INTO {table} {q}")
             atomic.killpoint(f"copied_{table}")
-        store.copy_workbench_tables(con, exclude=("quarantine",))
+        store.copy_workbench_tables(con, exclude=("quarantine", "load_log", "purge_log"))
         after = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in STORE_TABLES}
         result = PurgeResult(as_of, False, operator, results, before, after, True, persons=persons)
         con.execute("INSERT INTO purge_log VALUES (now(), ?, ?, ?)",
                     [as_of, operator, json.dumps(result.record(), ensure_ascii=False)])
+    _erase_outside(rules, results, as_of)           # after the store's commit: files and the log
     result.seconds = time.perf_counter() - t0
     return result
+
+
+# ---------------------------------------------------------------- what juki keeps outside the store
+
+#: Rules over what is not a table of the store: the operation log, the reports' run folders, the
+#: exported files, and the quality follow-up's resolved problems.
+OUTSIDE = ("oplog", "reports", "exports", "followup")
+
+
+def outside_due(rule: RetentionRule, as_of: dt.date) -> list[tuple[object, dt.date]]:
+    """(what, its date) of each item the rule makes due on ``as_of``."""
+    from .. import paths
+    cutoff = rule.cutoff(as_of)
+    out = []
+    if rule.table == "oplog":
+        from ..audit import oplog
+        out = [(e["seq"], dt.date.fromisoformat(e["at"][:10])) for e in oplog.entries()
+               if e.get("action") != "anchor" and e.get("at", "9")[:10] <= cutoff.isoformat()]
+    elif rule.table == "reports":
+        base = paths.reports()
+        for d in sorted(base.iterdir()) if base.is_dir() else []:
+            try:
+                day = dt.date.fromisoformat(d.name[:10])
+            except ValueError:
+                continue
+            if d.is_dir() and day <= cutoff:
+                out.append((d, day))
+    elif rule.table == "exports":
+        base = paths.exports()
+        for f in sorted(base.rglob("*")) if base.is_dir() else []:
+            if f.is_file() and not f.is_symlink():
+                day = dt.date.fromtimestamp(f.stat().st_mtime)
+                if day <= cutoff:
+                    out.append((f, day))
+    elif rule.table == "followup":
+        from ..quality import followup
+        p = followup.path_for(None)
+        if p.exists():
+            c = duckdb.connect(str(p), read_only=True)
+            try:
+                out = [((r, k), d) for r, k, d in c.execute(
+                    "SELECT rule, key, resolved_on FROM problems WHERE resolved_on <= ?", [cutoff]).fetchall()]
+            finally:
+                c.close()
+    return out
+
+
+def _erase_outside(rules, results, as_of: dt.date) -> bool:
+    """Apply the rules over the log, report folders, exports and follow-up; whether anything went."""
+    import shutil
+    by = {r.rule: r for r in results}
+    changed = False
+    for rule in rules:
+        if rule.table not in OUTSIDE or not by[rule.id].due or by[rule.id].skipped:
+            continue
+        due = outside_due(rule, as_of)
+        if rule.table == "oplog":
+            from ..audit import oplog
+            oplog.prune(rule.cutoff(as_of) + dt.timedelta(days=1))
+        elif rule.table in ("reports", "exports"):
+            for what, _ in due:
+                shutil.rmtree(what, ignore_errors=True) if what.is_dir() else what.unlink(missing_ok=True)
+        elif rule.table == "followup":
+            from ..quality import followup
+            c = duckdb.connect(str(followup.path_for(None)))
+            try:
+                c.execute("DELETE FROM problems WHERE resolved_on <= ?", [rule.cutoff(as_of)])
+            finally:
+                c.close()
+        changed = changed or bool(due)
+    return changed
 
 
 def _persons(con, rules, by) -> list[str]:
@@ -302,6 +389,6 @@ def table_digests(db) -> dict:
     con = duckdb.connect(str(db), read_only=True)
     try:
         have = store.tables(con)
-        return {t: _digest(con, t) for t in sorted(have) if t in STORE_TABLES}
+        return {t: _digest(con, t) for t in sorted(have) if t in DATA_TABLES}
     finally:
         con.close()
