@@ -506,7 +506,14 @@ def _installation_checks(a) -> None:
 
 
 def main(argv=None) -> int:
-    os.umask(0o077)
+    old = os.umask(0o077)        # what juki writes is its owner's; a caller's own mask comes back after
+    try:
+        return _main(argv)
+    finally:
+        os.umask(old)
+
+
+def _main(argv=None) -> int:
     try:
         a = build_parser().parse_args(argv)
         _installation_checks(a)
