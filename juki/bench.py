@@ -59,6 +59,25 @@ def _copy_for_purge(c: Ctx) -> None:
     shutil.copy(c.db, c.db.with_name("bench-purge.duckdb"))
 
 
+def _prefecture_file(c: Ctx) -> Path:
+    return c.db.with_name("bench-prefecture.csv")
+
+
+def _write_prefecture_file(c: Ctx) -> None:
+    """The prefecture's copy of the 本人確認情報 as its system would hand it over: every person's
+    latest row under the PIA's item names (written here with DuckDB, not by juki export)."""
+    import duckdb
+
+    from .layouts import get
+    sel = ", ".join(f'"{i.column}" AS "{i.name}"' for i in get("honnin").items)
+    con = duckdb.connect(str(c.db), read_only=True)
+    try:
+        con.execute(f"COPY (SELECT {sel} FROM honnin QUALIFY koshin_jun_no = max(koshin_jun_no) OVER "
+                    f"(PARTITION BY jumin_code)) TO '{_prefecture_file(c)}' (HEADER, DELIMITER ',')")
+    finally:
+        con.close()
+
+
 STEPS = (
     Step("generate", "juki generate", lambda c: _juki("generate", "--residents", c.residents, "--seed", c.seed,
                                                       "--as-of", AS_OF, "--db", c.db, "--force", "--quiet")),
@@ -71,6 +90,8 @@ STEPS = (
     Step("statistics", "02_population_statistics", lambda c: _juki("run", "02_population_statistics", "--db", c.analysis)),
     Step("purge", "juki purge (a copy)", lambda c: _juki("purge", "--db", c.db.with_name("bench-purge.duckdb"),
                                                          "--as-of", AS_OF), _copy_for_purge),
+    Step("reconcile", "juki reconcile --side prefecture", lambda c: _juki("reconcile", _prefecture_file(c), "--side",
+                                                                          "prefecture", "--db", c.db), _write_prefecture_file),
     Step("report", "juki report (all notebooks)", lambda c: _juki("report", "--as-of", AS_OF, "--db", c.db)),
     # root only, not in the default set: an installation (bin/setup-server) of its own, its query
     # latency through the OS boundary and the witness's cost per log entry (juki/benchboundary.py)
