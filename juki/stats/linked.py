@@ -314,7 +314,8 @@ class _Whole:
             self.hid[j] = True
             _, c = self.cells[j]
             self.fam[c.table].hidden[c.index] = True
-            model = None
+            if not model.release(j):           # a published 0 fixed atoms: the model is built again
+                model = None
             todo = [i, j] + todo
         return programs, disclosed
 
@@ -334,6 +335,8 @@ class _Model:
         self.A = A[:, self.keep].tocsr()
         live = pub & (np.diff(self.A.indptr) > 0)
         self.rows = np.flatnonzero(live)
+        self.row_of = {int(r): k for k, r in enumerate(self.rows)}
+        self.val_of = val[self.rows]
         M = self.A[self.rows].tocsc()
         self.h = _quiet_highs(highspy)
         for k, v in (("output_flag", False), ("presolve", "off"), ("simplex_strategy", 4)):
@@ -364,6 +367,16 @@ class _Model:
         x = np.zeros(self.n_all)
         x[self.keep] = np.asarray(self.h.getSolution().col_value)
         return x
+
+    def release(self, i: int) -> bool:
+        """Drop cell ``i``'s equality in place (its row becomes free, the basis stays warm);
+        False when the cell was a published 0 whose atoms the model left out."""
+        import highspy
+        k = self.row_of.get(int(i))
+        if k is None or self.val_of[k] == 0:
+            return False
+        self.h.changeRowBounds(k, -highspy.kHighsInf, highspy.kHighsInf)
+        return True
 
     def binding(self) -> np.ndarray:
         """The published cells (rows of the family) whose equality has a nonzero dual in the
