@@ -284,3 +284,29 @@ def test_role_changes_are_logged_and_unapproved_ones_asked_about(city, tmp_path,
     write('["analyst"]', 'approved_by = "市民課長"\napproved_on = 2026-11-30\n')
     [e] = grants.record()
     assert e["params"]["removed"] == ["number_clerk"] and e["params"]["approved_by"] == "市民課長"
+
+
+def test_the_remaining_items_pass_on_their_evidence(city):
+    """適合 when the evidence is there: no unapproved role change, 除票 and purges on schedule,
+    the three copies reconciled with nothing open, and a published analysis store without
+    identifier columns."""
+    from juki.analysis.publish import publish
+    from juki.paths import analysis_db
+    from juki.reconcile import reconcile
+    from juki.retention import apply
+    db, reports = city
+    first = reconcile([], "kizon", as_of=AS_OF, db=db)      # the generator's planted differences ...
+    con = duckdb.connect(str(db))
+    for code in first.differences["住民票コード"]:           # ... mended in the 本人確認情報
+        con.execute("DELETE FROM honnin WHERE jumin_code = ?", [code])
+    con.close()
+    res = reconcile([], "kizon", as_of=AS_OF + dt.timedelta(days=1), db=db)
+    assert len(res.differences) == 0 and res.followup.totals()["resolved"] == len(first.differences)
+    apply(db, AS_OF, operator="tester")                     # the monthly purge has run
+    publish(db=db, as_of=AS_OF, out=analysis_db(db))
+    si = selfinspect.inspect(db=db, start=END - dt.timedelta(days=365), end=dt.date.today(), reports=reports)
+    by = {i.check: i for i in si.items}
+    for name in ("role_changes", "joshu_on_schedule", "purge_records", "reconciled", "analysis_store_clean"):
+        check = next(ch for ch in selfinspect.CHECKS if ch.gather.__name__ == name)
+        it = by[check.check]
+        assert it.status == selfinspect.OK, (name, it, res.line())

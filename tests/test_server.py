@@ -306,14 +306,20 @@ def test_profile_paths_and_unregistered_profiles(inst):
 
 def test_root_config_changes_are_logged(inst):
     f = inst.prefix / "etc" / "export_profiles" / "senkyo.toml"
-    old = f.read_text(encoding="utf-8")
+    reg = inst.prefix / "etc" / "recipients.toml"
+    old, old_reg = f.read_text(encoding="utf-8"), reg.read_text(encoding="utf-8")
     try:
         f.write_text(old + "\n# changed by root\n", encoding="utf-8")
+        reg.write_text(old_reg + "\n# a recipient added by root\n", encoding="utf-8")
         inst.juki("jt-analyst", "table", "--dates")
         changes = [e for e in inst.entries() if e["action"] == "config_changed"]
         caught("a changed export profile", any("senkyo.toml" in e["detail"] for e in changes), "detected: log entry")
+        files = [c for e in changes for c in e["params"]["files"] if c["file"].endswith("recipients.toml")]
+        caught("a changed register of recipients", bool(files) and files[-1]["owner"] == "root"
+               and files[-1]["modified"][:4].isdigit(), "detected: log entry with who (owner) and when")
     finally:
         f.write_text(old, encoding="utf-8")
+        reg.write_text(old_reg, encoding="utf-8")
         inst.juki("jt-analyst", "table", "--dates")
 
 

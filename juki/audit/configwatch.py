@@ -36,6 +36,22 @@ def digests() -> dict[str, str]:
     return out
 
 
+def _who(f: str) -> dict:
+    """Who last wrote a file and when, as the file system says (only its owner can write root's
+    configuration): the owner account and the modification time."""
+    import datetime as dt
+    import pwd
+    try:
+        st = Path(f).stat()
+    except OSError:
+        return {}
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    return {"owner": owner, "modified": dt.datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds")}
+
+
 def check(account: str = "") -> list[dict]:
     """Log every change since the last check; returns the changes."""
     from . import oplog
@@ -46,7 +62,7 @@ def check(account: str = "") -> list[dict]:
     for f in sorted(set(before) | set(now)):
         if before.get(f) != now.get(f):
             kind = "added" if f not in before else "removed" if f not in now else "changed"
-            changes.append({"file": f, "change": kind, "before": before.get(f), "after": now.get(f)})
+            changes.append({"file": f, "change": kind, "before": before.get(f), "after": now.get(f), **_who(f)})
     if changes:
         first = not before
         oplog.append("config_recorded" if first else "config_changed", "configuration", operator="", os_user=account,
