@@ -20,6 +20,7 @@ with ``kizon`` the registry's own 住民基本台帳ファイル, and names what
 from __future__ import annotations
 
 import datetime as dt
+import html
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ class Result:
                 f"当方のみ {c['当方のみ']:,}、相手方のみ {c['相手方のみ']:,}、項目相違 {c['項目相違']:,}{bad}{fu}")
 
     def persons(self) -> list[str]:
-        return sorted(set(self._codes))
+        return sorted(set(self.differences["住民票コード"]))
 
     def write(self, folder) -> list[Path]:
         """``differences.csv`` (UTF-8 with BOM) and ``differences.html``, each written whole or not."""
@@ -90,15 +91,9 @@ class Result:
         page = (f"<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'><title>整合性確認</title><style>"
                 "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
                 "td,th{border-bottom:1px solid #ccc;padding:2px 8px;text-align:left}</style></head><body>"
-                f"<h1>整合性確認（{SIDES[self.side]}）</h1><p>{_esc(self.line())}</p>"
+                f"<h1>整合性確認（{SIDES[self.side]}）</h1><p>{html.escape(self.line())}</p>"
                 "<p>個人番号と氏名はマスクして表示しています。</p>" + more + body + "</body></html>")
-        html = atomic.atomic_write_text(folder / HTML, page)
-        return [csv, html]
-
-
-def _esc(s: str) -> str:
-    import html
-    return html.escape(s)
+        return [csv, atomic.atomic_write_text(folder / HTML, page)]
 
 
 def reconcile(files, side: str, as_of: dt.date | None = None, db=None, encoding: str | None = None,
@@ -114,7 +109,6 @@ def reconcile(files, side: str, as_of: dt.date | None = None, db=None, encoding:
         raise JukiError(f"--side {side} needs the other side's 本人確認情報 file(s)")
     with guard.entry("reconcile", side, params={"files": len(files or []), "as_of": str(as_of or "")}) as g:
         res = _reconcile(files, side, as_of, db, encoding, profile)
-        res._codes = [c for c in res.differences["住民票コード"]]
         g.records = len(res.differences)
         g.persons = res.persons()
         if record:

@@ -29,12 +29,11 @@ def current() -> dict[str, dict]:
         ops = roles.load()
     except roles.Refused:
         ops = {}
-    raw = _raw_entries()
     out = {}
     inst = installation()
     if inst is None:
         for o in ops.values():
-            out[o.id] = {"roles": sorted(o.roles), "enabled": o.enabled, **raw.get(o.id, {})}
+            out[o.id] = _state(o)
         return out
     import grp
     prefix = getattr(inst, "group_prefix", GROUP_PREFIX)
@@ -47,21 +46,13 @@ def current() -> dict[str, dict]:
     for acc in sorted(accounts | {o.os_user for o in ops.values() if o.os_user}):
         o = roles.by_account(ops, acc)
         if o is not None:
-            out[o.id] = {"roles": sorted(o.roles), "enabled": o.enabled, **raw.get(o.id, {})}
+            out[o.id] = _state(o)
     return out
 
 
-def _raw_entries() -> dict[str, dict]:
-    from ..tomlfile import read
-    p = paths.operators()
-    if not p.exists():
-        return {}
-    try:
-        data = read(p, "operators file")
-    except Exception:       # noqa: BLE001 - roles.load reports a broken file; here there is nothing to add
-        return {}
-    return {str(o.get("id")): {k: str(o[k]) for k in ("approved_by", "approved_on") if o.get(k)}
-            for o in data.get("operator", [])}
+def _state(o) -> dict:
+    approval = {k: getattr(o, k) for k in ("approved_by", "approved_on") if getattr(o, k)}
+    return {"roles": sorted(o.roles), "enabled": o.enabled, **approval}
 
 
 def diff(before: dict, now: dict) -> list[tuple]:

@@ -34,6 +34,7 @@ class Guard:
     persons: list | None = None
     flags: list = field(default_factory=list)
     outcome: str | None = None         # set by the block to record "failed" without raising
+    entry: dict | None = None          # the log entry written when the block ended (None inside a notebook run)
 
 
 def _emit(action, target, *, operator, os_user, role, params, records, outcome, number_accessed, detail,
@@ -46,9 +47,9 @@ def _emit(action, target, *, operator, os_user, role, params, records, outcome, 
     if run_dir is not None and Path(run_dir).is_dir():
         with open(Path(run_dir) / EVENTS, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(event, ensure_ascii=False) + "\n")
-        return
-    oplog.append(action, target, operator=operator, os_user=os_user, role=role, params=params, records=records,
-                 outcome=outcome, number_accessed=number_accessed, detail=detail, persons=persons, flags=flags)
+        return None
+    return oplog.append(action, target, operator=operator, os_user=os_user, role=role, params=params, records=records,
+                        outcome=outcome, number_accessed=number_accessed, detail=detail, persons=persons, flags=flags)
 
 
 def _refuse(action, target, params, account, operator_id, why: str):
@@ -134,9 +135,9 @@ def entry(action: str, target: str, params: dict | None = None, number_accessed:
               outcome=outcome, number_accessed=g.number_accessed, detail=f"{type(e).__name__}: {e}"[:300],
               persons=g.persons, flags=g.flags)
         raise
-    _emit(action, target, operator=g.operator, os_user=account, role=g.role, params=params, records=g.records,
-          outcome=g.outcome or "ok", number_accessed=g.number_accessed, detail=g.detail, persons=g.persons,
-          flags=g.flags)
+    g.entry = _emit(action, target, operator=g.operator, os_user=account, role=g.role, params=params,
+                    records=g.records, outcome=g.outcome or "ok", number_accessed=g.number_accessed, detail=g.detail,
+                    persons=g.persons, flags=g.flags)
 
 
 def collected(run_dir: Path) -> list[dict]:

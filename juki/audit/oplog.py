@@ -434,3 +434,11 @@ def touching(atena_no: str, path: Path | None = None) -> list[dict]:
                 if atena_no in kf.read_text(encoding="utf-8").split():
                     out.append(e)
     return out
+
+
+def file_digest(e: dict) -> tuple[str, str] | None:
+    """(path, sha256) of the file an entry wrote, from its detail (``… <path> sha256 <hex>``)."""
+    path, sep, rest = (e.get("detail") or "").rpartition(" sha256 ")
+    if not sep or not rest:
+        return None
+    return path.split(" -> ")[-1].strip(), rest.split()[0]

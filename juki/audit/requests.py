@@ -19,7 +19,7 @@ CHANNELS = ("窓口", "郵送", "電話", "電子")
 
 def record(kind, channel, handler, subject=None, description=None, received=None, flag=None) -> str:
     """Log an incoming request; returns its number."""
-    from . import guard, oplog
+    from . import guard
     if kind not in KINDS:
         raise JukiError(f"--kind must be {' or '.join(KINDS)}")
     if channel not in CHANNELS:
@@ -37,8 +37,7 @@ def record(kind, channel, handler, subject=None, description=None, received=None
               "description": (description or "").strip()[:200]}
     with guard.entry("request", kind, params=params, flag=flag) as g:
         g.persons = [subject] if subject else None
-    e = [e for e in oplog.entries() if e.get("action") == "request"][-1]
-    return f"REQ-{e['seq']}"
+    return f"REQ-{g.entry['seq']}"
 
 
 def check_open(number: str) -> int:

@@ -92,7 +92,7 @@ class AccessAudit:
                 "off_hours_staff": n(self.off_hours(False)), "off_hours_scheduler": n(self.off_hours(True)),
                 "broad_searches": n(self.broad_searches()), "search_enumeration": n(self.enumeration()),
                 "table_sweeps": n(self.table_sweeps()), "erasure_overdue": self.erasure_overdue(),
-                "requests_open": self.request_counts()["open"], "requests_answered": self.request_counts()["answered"]}
+                **{f"requests_{k}": v for k, v in self.request_counts().items()}}
 
     def write(self, folder) -> Path:
         from ..atomic import atomic_write_json
@@ -198,7 +198,7 @@ class AccessAudit:
             done[(e.params or {}).get("sha256")] = (e.at.date(), (e.params or {}).get("by", ""))
         rows = []
         for e in ex.itertuples():
-            digest = (e.detail or "").rpartition(" sha256 ")[2].split(" ")[0]
+            digest = (oplog.file_digest({"detail": e.detail}) or ("", ""))[1]
             due = dt.date.fromisoformat(e.params["erase_by"])
             when, by = done.get(digest, (None, ""))
             state = "消去確認済" if when else ("期限超過" if due < self.end else "期限内")

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,6 +39,8 @@ class Operator:
     enabled: bool = True
     disabled_on: object = None      # datetime.date the account was disabled (optional)
     lapse: str = ""                 # why the operator may not act now (training, pledge, contract); "" = fit
+    approved_by: str = ""           # who approved the entry's current roles (the grant's record)
+    approved_on: str = ""
 
     @property
     def role_labels(self) -> str:
@@ -114,7 +117,8 @@ def load(path=None) -> dict[str, Operator]:
         if off is not None and not isinstance(off, dt.date):
             raise JukiError(f"operators file {p}, operator {raw['id']}: disabled_on must be a date (YYYY-MM-DD)")
         op = Operator(raw["id"], raw.get("name", raw["id"]), frozenset(raw["roles"]), raw.get("os_user", ""),
-                      bool(raw.get("enabled", True)), off, lapse(raw, data.get("settings", {}), p))
+                      bool(raw.get("enabled", True)), off, lapse(raw, data.get("settings", {}), p),
+                      str(raw.get("approved_by", "")), str(raw.get("approved_on", "")))
         if op.id in out:
             raise JukiError(f"operators file {p}: operator {op.id} listed twice")
         if op.os_user:
@@ -190,8 +194,7 @@ def by_account(ops: dict[str, Operator], account: str) -> Operator | None:
         return None
     if listed is None:
         return Operator(account, account, granted, account, lapse=_unlisted_lapse())
-    return Operator(listed.id, listed.name, listed.roles & granted, account, listed.enabled, listed.disabled_on,
-                    listed.lapse)
+    return dataclasses.replace(listed, roles=listed.roles & granted, os_user=account)
 
 
 def check(op: Operator, entry: str, allowed) -> Operator:

@@ -230,14 +230,14 @@ def exports_recorded(c: Context) -> tuple[str, str]:
     ex = [e for e in c.in_period() if e.get("action") == "export" and e.get("outcome") == "ok"]
     need = ("recipient", "purpose", "items")
     bad = [e for e in ex if not all(e.get("params", {}).get(k) for k in need) or "sha256" not in (e.get("detail") or "")]
-    unregistered = [e for e in ex if (lambda r: r is None or not r.in_force(_day(e)))(
-        register.get(str((e.get("params") or {}).get("register"))))]
+    entries = [(e, register.get(str((e.get("params") or {}).get("register")))) for e in ex]
+    unregistered = [e for e, r in entries if r is None or not r.in_force(_day(e))]
     with_number = [e for e in ex if e.get("number_accessed")]
     kinds = {}
-    for e in ex:
-        r = register.get(str((e.get("params") or {}).get("register")))
+    for _, r in entries:
         if r is not None:
-            kinds[f"{r.name}（{r.kind}・{r.basis}）"] = kinds.get(f"{r.name}（{r.kind}・{r.basis}）", 0) + 1
+            k = f"{r.name}（{r.kind}・{r.basis}）"
+            kinds[k] = kinds.get(k, 0) + 1
     text = f"出力 {len(ex):,}件（個人番号を含む {len(with_number)}件）"
     listed = "、".join(f"{k} {n}件" for k, n in sorted(kinds.items()))
     if unregistered:

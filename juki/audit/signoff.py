@@ -18,11 +18,11 @@ REPORT = "05_access_audit"
 
 def last_report(entries: list[dict], end: dt.date) -> tuple[str, str] | None:
     """(html path, sha256) of the last access-audit report produced on or before ``end``."""
+    from .oplog import file_digest
     for e in reversed(entries):
         if e.get("action") == "run" and e.get("target") == REPORT and e.get("outcome") == "ok" \
-                and e.get("at", "")[:10] <= end.isoformat() and " sha256 " in (e.get("detail") or ""):
-            path, _, digest = e["detail"].rpartition(" sha256 ")
-            return path.split(" -> ")[-1].strip(), digest.split()[0]
+                and e.get("at", "")[:10] <= end.isoformat() and file_digest(e):
+            return file_digest(e)
     return None
 
 
@@ -48,7 +48,7 @@ def sign(kind: str | None, signed_by: str | None, note: str | None, start: dt.da
               "report": report[0][:200], "report_sha256": report[1]}
     with guard.entry("audit_review", kind, params=params, flag=flag) as g:
         g.detail = f"signed by {params['signed_by']}: {params['note']}"[:300]
-    return [e for e in oplog.entries() if e.get("action") == "audit_review"][-1]
+    return g.entry
 
 
 def signed(entries: list[dict], kind: str, end: dt.date) -> list[dict]:
@@ -71,7 +71,7 @@ def confirm_erased(digest: str | None, by: str | None, flag=None) -> dict:
     if not by or not by.strip():
         raise JukiError("audit erased needs --by NAME (who confirmed the erasure)")
     ex = [e for e in oplog.entries() if e.get("action") == "export" and e.get("outcome") == "ok"
-          and (e.get("detail") or "").endswith(f"sha256 {digest}")]
+          and (oplog.file_digest(e) or ("", ""))[1] == digest]
     if not ex:
         raise JukiError(f"no export with sha256 {digest[:16]}… in the operation log")
     if not (ex[-1].get("params") or {}).get("erase_by"):
@@ -79,4 +79,4 @@ def confirm_erased(digest: str | None, by: str | None, flag=None) -> dict:
     params = {"sha256": digest, "by": by.strip()[:120], "export_seq": ex[-1]["seq"]}
     with guard.entry("export_erased", digest[:16], params=params, flag=flag) as g:
         g.detail = f"erasure confirmed by {params['by']}"
-    return [e for e in oplog.entries() if e.get("action") == "export_erased"][-1]
+    return g.entry

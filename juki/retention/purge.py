@@ -166,7 +166,7 @@ def _selected(policy: Policy, only) -> list[RetentionRule]:
     return [r for r in policy.rules if r.id in ids]
 
 
-def _plan(con, rules: list[RetentionRule], as_of: dt.date, src: str) -> list[RuleResult]:
+def _plan(con, rules: list[RetentionRule], as_of: dt.date, src: str, registry: Path) -> list[RuleResult]:
     """Create temp tables due__<rule> (keys + year) and return per-rule counts."""
     have = store.tables(con, src)
     if "jumin" in have:
@@ -180,7 +180,7 @@ def _plan(con, rules: list[RetentionRule], as_of: dt.date, src: str) -> list[Rul
             results.append(res)
             continue
         if rule.table in OUTSIDE:
-            due = outside_due(rule, as_of)
+            due = outside_due(rule, as_of, registry)
             res.due = len(due)
             res.oldest = min(d for _, d in due).isoformat() if due else None
             res.by_year = {}
@@ -225,7 +225,7 @@ def plan(db=None, as_of: dt.date | None = None, policy: Policy | None = None, on
     try:
         con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
         as_of = residency.reference_date(con, as_of, schema="src")
-        results = _plan(con, rules, as_of, "src")
+        results = _plan(con, rules, as_of, "src", path)
         before = _counts(con, "src")
     finally:
         con.close()
@@ -262,12 +262,12 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
     with store.rewrite(path) as rw:
         con = rw.con
         as_of = residency.reference_date(con, as_of, schema="src")
-        results = _plan(con, rules, as_of, "src")
+        results = _plan(con, rules, as_of, "src", path)
         before = _counts(con, "src")
         atomic.killpoint("planned")
         if not any(r.due for r in results if r.table not in OUTSIDE):
             rw.abandon()
-            changed = _erase_outside(rules, results, as_of)
+            changed = _erase_outside(rules, results, as_of, path)
             return PurgeResult(as_of, False, operator, results, before, before, changed, time.perf_counter() - t0)
         by = {r.rule: r for r in results}
         persons = _persons(con, rules, by)
@@ -291,7 +291,7 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
         result = PurgeResult(as_of, False, operator, results, before, after, True, persons=persons)
         con.execute("INSERT INTO purge_log VALUES (now(), ?, ?, ?)",
                     [as_of, operator, json.dumps(result.record(), ensure_ascii=False)])
-    _erase_outside(rules, results, as_of)           # after the store's commit: files and the log
+    _erase_outside(rules, results, as_of, path)     # after the store's commit: files and the log
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -303,8 +303,9 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
 OUTSIDE = ("oplog", "reports", "exports", "followup")
 
 
-def outside_due(rule: RetentionRule, as_of: dt.date) -> list[tuple[object, dt.date]]:
-    """(what, its date) of each item the rule makes due on ``as_of``."""
+def outside_due(rule: RetentionRule, as_of: dt.date, registry: Path) -> list[tuple[object, dt.date]]:
+    """(what, its date) of each item the rule makes due on ``as_of`` (the follow-up is the one
+    beside ``registry``)."""
     from .. import paths
     cutoff = rule.cutoff(as_of)
     out = []
@@ -330,7 +331,7 @@ def outside_due(rule: RetentionRule, as_of: dt.date) -> list[tuple[object, dt.da
                     out.append((f, day))
     elif rule.table == "followup":
         from ..quality import followup
-        p = followup.path_for(None)
+        p = followup.path_for(registry)
         if p.exists():
             c = duckdb.connect(str(p), read_only=True)
             try:
@@ -341,7 +342,7 @@ def outside_due(rule: RetentionRule, as_of: dt.date) -> list[tuple[object, dt.da
     return out
 
 
-def _erase_outside(rules, results, as_of: dt.date) -> bool:
+def _erase_outside(rules, results, as_of: dt.date, registry: Path) -> bool:
     """Apply the rules over the log, report folders, exports and follow-up; whether anything went."""
     import shutil
     by = {r.rule: r for r in results}
@@ -349,7 +350,7 @@ def _erase_outside(rules, results, as_of: dt.date) -> bool:
     for rule in rules:
         if rule.table not in OUTSIDE or not by[rule.id].due or by[rule.id].skipped:
             continue
-        due = outside_due(rule, as_of)
+        due = outside_due(rule, as_of, registry)
         if rule.table == "oplog":
             from ..audit import oplog
             oplog.prune(rule.cutoff(as_of) + dt.timedelta(days=1))
@@ -358,7 +359,7 @@ def _erase_outside(rules, results, as_of: dt.date) -> bool:
                 shutil.rmtree(what, ignore_errors=True) if what.is_dir() else what.unlink(missing_ok=True)
         elif rule.table == "followup":
             from ..quality import followup
-            c = duckdb.connect(str(followup.path_for(None)))
+            c = duckdb.connect(str(followup.path_for(registry)))
             try:
                 c.execute("DELETE FROM problems WHERE resolved_on <= ?", [rule.cutoff(as_of)])
             finally:

@@ -135,20 +135,9 @@ class _Ranges:
     (HiGHS through highspy, warm-started between objectives)."""
 
     def __init__(self, A, b):
-        import highspy
-        self.h = _quiet_highs(highspy)
-        self.h.setOptionValue("output_flag", False)
+        from scipy import sparse
         n = A.shape[1]
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, A.shape[0]
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.zeros(n)
-        lp.col_upper_ = np.full(n, highspy.kHighsInf)
-        lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
-        csc = _csc(A)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc
-        self.h.passModel(lp)
+        self.h = _highs_model(sparse.csc_matrix(np.asarray(A, dtype=float)), b)
         self.n = n
         self.idx = np.arange(n, dtype=np.int32)
 
@@ -182,15 +171,25 @@ def _quiet_highs(highspy):
     return h
 
 
-def _csc(A):
-    A = np.asarray(A)
-    start, index, value = [0], [], []
-    for j in range(A.shape[1]):
-        rows = np.flatnonzero(A[:, j])
-        index.extend(rows.tolist())
-        value.extend(A[rows, j].tolist())
-        start.append(len(index))
-    return np.array(start, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float)
+def _highs_model(M, b, **options):
+    """A quiet HiGHS model: the rows of the sparse matrix ``M`` equal ``b``, every column >= 0."""
+    import highspy
+    h = _quiet_highs(highspy)
+    for k, v in {"output_flag": False, **options}.items():
+        h.setOptionValue(k, v)
+    M = M.tocsc()
+    n = M.shape[1]
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, M.shape[0]
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.full(n, highspy.kHighsInf)
+    lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
+        M.indptr.astype(np.int32), M.indices.astype(np.int32), M.data.astype(float))
+    h.passModel(lp)
+    return h
 
 
 def protected(true: int, lo: float, hi: float, p: int, threshold: int) -> bool:
@@ -327,7 +326,6 @@ class _Model:
     maximising (-1) one cell."""
 
     def __init__(self, A, val, hid):
-        import highspy
         pub = ~hid
         dead = np.asarray(A[np.flatnonzero(pub & (val == 0))].sum(axis=0)).ravel() > 0
         self.keep = np.flatnonzero(~dead)
@@ -337,21 +335,8 @@ class _Model:
         self.rows = np.flatnonzero(live)
         self.row_of = {int(r): k for k, r in enumerate(self.rows)}
         self.val_of = val[self.rows]
-        M = self.A[self.rows].tocsc()
-        self.h = _quiet_highs(highspy)
-        for k, v in (("output_flag", False), ("presolve", "off"), ("simplex_strategy", 4)):
-            self.h.setOptionValue(k, v)
+        self.h = _highs_model(self.A[self.rows], val[self.rows], presolve="off", simplex_strategy=4)
         n = len(self.keep)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, M.shape[0]
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.zeros(n)
-        lp.col_upper_ = np.full(n, highspy.kHighsInf)
-        lp.row_lower_ = lp.row_upper_ = val[np.flatnonzero(live)].astype(float)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
-            M.indptr.astype(np.int32), M.indices.astype(np.int32), M.data.astype(float))
-        self.h.passModel(lp)
         self.n = n
         self.idx = np.arange(n, dtype=np.int32)
 
