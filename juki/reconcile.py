@@ -12,8 +12,9 @@ with ``kizon`` the registry's own 住民基本台帳ファイル, and names what
   with the PIA item name that differs -- the PIA items of the file other than the processing
   items (操作者ID, 更新順番号, タイムスタンプ …), which each copy keeps for itself;
 * values are shown masked where the PIA's item is a number or a name (個人番号 all ``*``, a name
-  by its first character); 住民票コード is the key a reconciler works from and is shown whole
-  (the file goes to administrators only);
+  by its first character); the files show the 住民票コード by its last four digits beside the
+  city's 宛名番号, and the log names persons by 宛名番号 (a whole 住民票コード stays in memory, for
+  the caller's own matching);
 * differences are followed between runs like quality problems (新規 / 継続 / 解消, with owner
   and status through ``juki followup``), one record per side beside the registry.
 """
@@ -31,7 +32,7 @@ import pandas as pd
 from . import atomic, store
 from .errors import JukiError
 from .layouts import get
-from .privacy import mask
+from .privacy import key_label, mask
 from .residency import current as jumin_current
 from .residency import honnin_current, reference_date
 
@@ -79,14 +80,26 @@ class Result:
                 f"当方のみ {c['当方のみ']:,}、相手方のみ {c['相手方のみ']:,}、項目相違 {c['項目相違']:,}{bad}{fu}")
 
     def persons(self) -> list[str]:
-        return sorted(set(self.differences["住民票コード"]))
+        """For the log: each person's 宛名番号, or the masked 住民票コード of a person the city
+        does not hold (the log never holds a whole 住民票コード)."""
+        d = self.differences
+        atena = d["宛名番号"] if "宛名番号" in d else [""] * len(d)
+        return sorted({a or key_label("honnin", "jumin_code", c) for a, c in zip(atena, d["住民票コード"])})
+
+    def shown(self) -> pd.DataFrame:
+        """The differences as written to files: 住民票コード by its last four digits (as everywhere
+        juki shows one), the city's 宛名番号 beside it to find the person."""
+        d = self.differences.copy()
+        d["住民票コード"] = [key_label("honnin", "jumin_code", c) for c in d["住民票コード"]]
+        return d
 
     def write(self, folder) -> list[Path]:
         """``differences.csv`` (UTF-8 with BOM) and ``differences.html``, each written whole or not."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        csv = atomic.atomic_write_bytes(folder / CSV, self.differences.to_csv(index=False).encode("utf-8-sig"))
-        body = self.differences.head(5000).to_html(index=False, border=0, escape=True)
+        shown = self.shown()
+        csv = atomic.atomic_write_bytes(folder / CSV, shown.to_csv(index=False).encode("utf-8-sig"))
+        body = shown.head(5000).to_html(index=False, border=0, escape=True)
         more = "" if len(self.differences) <= 5000 else f"<p>先頭 5,000 件を表示（全 {len(self.differences):,} 件は {CSV}）</p>"
         page = (f"<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'><title>整合性確認</title><style>"
                 "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
@@ -110,6 +123,7 @@ def reconcile(files, side: str, as_of: dt.date | None = None, db=None, encoding:
     with guard.entry("reconcile", side, params={"files": len(files or []), "as_of": str(as_of or "")}) as g:
         res = _reconcile(files, side, as_of, db, encoding, profile)
         g.records = len(res.differences)
+        res.differences["宛名番号"] = _atena_of(res.differences["住民票コード"], db)
         g.persons = res.persons()
         if record:
             from .quality import followup
@@ -126,6 +140,21 @@ def _as_problems(res: Result):
     rule = [f"reconcile.{res.side}.{k}.{i}" for k, i in zip(d["区分"], d["項目"])]
     return pa.table({"jumin_code": pa.array(list(d["住民票コード"]), pa.string()),
                      "koshin_jun_no": pa.array([res.side] * len(d), pa.string()), "rule": pa.array(rule, pa.string())})
+
+
+def _atena_of(codes, db) -> list[str]:
+    """The 宛名番号 of each 住民票コード the registry holds ("" for a person it does not)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return []
+    con = store.connect(db)
+    try:
+        j = con.table("jumin")
+        m = j.filter(j.jumin_code.isin(wanted)).select("jumin_code", "atena_no").distinct().execute()
+    finally:
+        con.disconnect()
+    found = dict(zip(m["jumin_code"], m["atena_no"]))
+    return [found.get(c, "") for c in codes]
 
 
 def _reconcile(files, side, as_of, db, encoding, profile) -> Result:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 
 import duckdb
@@ -85,9 +86,12 @@ def test_a_prefecture_file_with_planted_differences(city, tmp_path):
     assert res.quarantined == 0 and res.followup.totals() == {"new": 11, "open": 0, "resolved": 0}
     text = (tmp_path / "out" / "differences.csv").read_bytes()
     assert text.startswith(b"\xef\xbb\xbf") and "住民票コード,区分,項目,当方,相手方" in text.decode("utf-8-sig")
-    for r in p[9:11]:                                  # 個人番号 and names never in clear
-        assert r["kojin_bango"] not in text.decode("utf-8-sig")
+    for r in p[9:11]:                                  # 個人番号, names and 住民票コード never in clear
+        assert r["kojin_bango"] not in text.decode("utf-8-sig") and r["jumin_code"] not in text.decode("utf-8-sig")
     assert p[5]["kanji_shimei"] not in text.decode("utf-8-sig")
+    from juki.audit import oplog
+    logged = json.dumps([e for e in oplog.entries() if e.get("action") == "reconcile"][-1], ensure_ascii=False)
+    assert not any(code in logged for code, _, _ in expected)          # the log names persons by 宛名番号
     html = (tmp_path / "out" / "differences.html").read_text(encoding="utf-8")
     assert "整合性確認" in html and "http" not in html
 
