@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from .errors import JukiError
 
@@ -178,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--status", help="未対応, 対応中, 確認待ち or 対応不要")
     s.add_argument("--note")
     s.add_argument("--db", default=None)
+
+    s = _sub(sub, "review", "the data-quality review on DuckDB or Spark: failing rows per rule (keys only)")
+    s.add_argument("--files", default="jumin,honnin,sofusaki", help="files to review (table or PIA name, comma-separated)")
+    s.add_argument("--as-of", type=_date, default=None, help="reference date (default: the store's)")
+    s.add_argument("--db", default=None, help="store path (default: $JUKI_DB or data/juki.duckdb)")
+    s.add_argument("--engine", default=None, help="duckdb (default, or $JUKI_ENGINE) or spark")
+    s.add_argument("--source", default=None,
+                   help="spark: a folder of <table>.parquet or db:<database> (default: the store, as Parquet)")
+    s.add_argument("--out", default=None, help="a new folder for dq_summary.json and dq_violations.parquet")
 
     s = _sub(sub, "expectations", "regenerate the Great Expectations suites in expectations/")
     s.add_argument("--check", action="store_true", help="exit 1 if the committed suites are stale")
@@ -452,6 +463,46 @@ def cmd_followup(a) -> int:
     return 0
 
 
+def cmd_review(a) -> int:
+    from . import engine, residency
+    from .audit import guard
+    from .quality.review import review
+    eng = engine.choose(a.engine)
+    guard.identify("review", a.files, params={"engine": eng}, flag=a.operator)
+    if a.out and Path(a.out).exists():
+        raise JukiError(f"--out {a.out}: exists already: outputs are created new, never written over")
+    as_of = a.as_of
+    if as_of is None:
+        if a.source:
+            raise JukiError("--source: give the reference date with --as-of")
+        from . import store
+        con = store.connect(a.db)
+        try:
+            as_of = residency.reference_date(con)
+        finally:
+            con.disconnect()
+    with engine.registry(eng, a.db, a.source) as con:
+        rv = review(con, a.files, as_of)
+    if a.out:
+        from . import atomic
+        tmp = Path(a.out).with_name(f".{Path(a.out).name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True, mode=0o700)
+        rv.write(tmp)
+        try:
+            atomic.claim_dir(tmp, Path(a.out))
+        except FileExistsError:
+            raise JukiError(f"--out {a.out}: exists already: outputs are created new, never written over") from None
+    counts = rv.counts()
+    for r in rv.rules():
+        if counts.get(r.id):
+            print(f"{r.id}\t{counts[r.id]}")
+    print(f"{eng}: {len(rv.rules())} rules over {', '.join(rv.tables)} on {rv.as_of}: "
+          f"{sum(1 for r in rv.rules() if counts.get(r.id))} with failures, {sum(counts.values()):,} failing rows "
+          f"({rv.timings.get('duckdb_rules_s', 0):.1f} s)", file=sys.stderr)
+    return 0
+
+
 def cmd_expectations(a) -> int:
     from .quality import gx
     if a.check:
@@ -472,7 +523,7 @@ def cmd_bench(a) -> int:
 
 
 COMMANDS = {"layouts": cmd_layouts, "generate": cmd_generate, "run": cmd_run, "bench": cmd_bench,
-            "expectations": cmd_expectations, "report": cmd_report, "search": cmd_search, "audit": cmd_audit,
+            "expectations": cmd_expectations, "review": cmd_review, "report": cmd_report, "search": cmd_search, "audit": cmd_audit,
             "load": cmd_load, "reconcile": cmd_reconcile, "export": cmd_export, "purge": cmd_purge, "publish-analysis": cmd_publish,
             "explore": cmd_explore, "followup": cmd_followup, "table": cmd_table,
             "serve-tables": cmd_serve_tables}

@@ -71,7 +71,7 @@ def flags(t, as_of: dt.date):
 def current(t, as_of: dt.date | None = None):
     """Each person's current record as of the end of ``as_of`` (None: every row processed so far)."""
     if as_of is None:
-        return t.filter(t.rireki_no == t.rireki_no.max().over(group_by=t.atena_no))
+        return _latest(t, t.rireki_no, t.atena_no)
     f = flags(t, as_of)
     return f.filter(f.is_current).drop("is_current", "is_resident")
 
@@ -87,7 +87,14 @@ def honnin_current(h, as_of: dt.date | None = None):
     if as_of is not None:
         d = _date(as_of)
         h = h.filter(h.time_stamp.date() <= d)
-    return h.filter(h.koshin_jun_no == h.koshin_jun_no.max().over(group_by=h.jumin_code))
+    return _latest(h, h.koshin_jun_no, h.jumin_code)
+
+
+def _latest(t, order, person):
+    """The rows of ``t`` with the highest ``order`` per ``person``.  The window goes into a column
+    first: a window inside a filter compiles wrongly for Spark (ibis 12's QUALIFY rewrite)."""
+    w = t.mutate(__latest=order.max().over(group_by=person))
+    return w.filter(w[order.get_name()] == w.__latest).drop("__latest")
 
 
 def birth_reference(birth, precision):

@@ -104,6 +104,15 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = True):
     return con
 
 
+def backend(con):
+    """The ibis backend over ``con``: an ibis backend as it is, a DuckDB connection wrapped (the
+    same connection: its attached stores and temporary tables stay visible)."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        import ibis
+        return ibis.duckdb.from_connection(con)
+    return con
+
+
 def open_duckdb(db, read_only: bool = True, memory: str | None = None) -> duckdb.DuckDBPyConnection:
     """A plain DuckDB connection to the store, configured for this machine."""
     path = db_path(db)
@@ -302,6 +311,28 @@ def copy_workbench_tables(con, exclude: tuple[str, ...] = ()) -> None:
         if t in have and t not in exclude:
             con.execute(f"INSERT OR REPLACE INTO {t} SELECT * FROM src.{t}" if t == META_TABLE
                         else f"INSERT INTO {t} SELECT * FROM src.{t}")
+
+
+def to_parquet(db, folder, tables_: tuple[str, ...] = ("jumin", "honnin", "sofusaki")) -> list[Path]:
+    """Each of ``tables_`` of the store at ``db`` as ``<folder>/<table>.parquet`` (another engine
+    reads them); each file written whole, then renamed.  A TIME column is written as text
+    (HH:MM:SS): Spark has no time-of-day type."""
+    from . import atomic
+    from .layouts import get
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    con = open_duckdb(db, read_only=True)
+    out = []
+    try:
+        for t in tables_:
+            with atomic.replacing(folder / f"{t}.parquet") as tmp:
+                cols = ", ".join(f"CAST({i.column} AS VARCHAR) AS {i.column}" if i.type == "TIME" else i.column
+                                 for i in get(t).all_columns)
+                con.execute(f"COPY (SELECT {cols} FROM {t}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+            out.append(folder / f"{t}.parquet")
+    finally:
+        con.close()
+    return out
 
 
 def write_registry(tables_: dict, path, meta_: dict) -> Path:

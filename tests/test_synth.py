@@ -71,9 +71,11 @@ def test_one_head_per_household_and_head_name(duck):
 
 def test_row_checks_hold_on_every_file(duck):
     """Every row check of the layouts (required-when, length, format, code, check digit) holds."""
-    from juki.quality.engine import failures_sql
+    from juki import store
+    from juki.quality.engine import failures
+    con = store.backend(duck)
     for lay in LAYOUTS.values():
-        rows = duck.execute(failures_sql(f"SELECT * FROM {lay.table}", list(lay.key), row_checks(lay.table))).fetchall()
+        rows = failures(con.table(lay.table), list(lay.key), row_checks(lay.table)).to_pyarrow().to_pylist()
         assert rows == [], (lay.table, rows[:3])
 
 

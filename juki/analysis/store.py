@@ -13,6 +13,8 @@ from pathlib import Path
 from .. import paths
 from ..errors import JukiError
 
+#: The tables statistics read (the de-identified stock and events, and the persons they name).
+TABLES = ("stock", "persons", "events")
 NOT_PUBLISHED = "no analysis store at {path}: an administrator publishes it with 'juki publish-analysis --as-of YYYY-MM-DD'"
 
 
@@ -56,6 +58,24 @@ class Analysis:
         guard.require("open_analysis", self.path.name)
         self.meta = check_published(None, self.path)
         self.con = ibis.duckdb.connect(database=str(self.path), read_only=True)
+
+    @classmethod
+    def over(cls, con, meta: dict) -> "Analysis":
+        """The same analysis tables (``stock``, ``persons``, ``events``) on another ibis backend,
+        e.g. Spark reading them as Parquet (:func:`juki.engine.spark_backend`)."""
+        a = cls.__new__(cls)
+        a.path, a.meta, a.con = None, meta, con
+        return a
+
+    def to_parquet(self, folder) -> list[Path]:
+        """The analysis tables as ``<folder>/<table>.parquet``, for another engine."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = []
+        for t in TABLES:
+            out.append(folder / f"{t}.parquet")
+            self.con.table(t).to_parquet(out[-1])
+        return out
 
     @property
     def as_of(self) -> dt.date:

@@ -27,6 +27,7 @@ ACTIONS = {"run": "レポート実行", "search": "検索", "reveal": "個人番
            "publish_analysis": "分析用ストアの公開", "explore": "エクスプローラー", "chain_break": "ログの断絶の記録",
            "anchor": "ログ整理の起点", "followup": "品質課題の記録", "open_registry": "住民記録ストアの利用",
            "open_analysis": "分析用ストアの利用", "below_floor": "秘匿基準未満の集計", "reconcile": "整合性確認",
+           "review": "データ品質レビュー",
            "audit_review": "署名された点検", "export_erased": "委託先の消去確認",
            "request": "問合せ・開示請求の受付", "table": "集計（表サービス）"}
 OUTCOMES = {"ok": "正常", "failed": "失敗", "refused": "拒否"}

@@ -38,7 +38,7 @@ NUMBER_MODULES = ("kojin_bango", "municipality", "atena", "jumin_code")
 
 
 def number_module(name: str):
-    """The module of a number format (``is_valid``, ``calc_check_digit`` where one is public, ``sql_is_valid``)."""
+    """The module of a number format (``is_valid``, ``calc_check_digit`` where one is public, ``is_valid_expr``)."""
     if name not in NUMBER_MODULES:
         raise KeyError(f"unknown number format {name!r}; known: {', '.join(NUMBER_MODULES)}")
     import importlib

@@ -10,13 +10,14 @@ same is a documented local choice), else 11 - r.
 True
 >>> is_valid('0000000018')
 False
->>> import duckdb
->>> duckdb.sql(f"SELECT {sql_is_valid('x')} FROM (VALUES ('0000000019'), ('0000000018')) t(x)").fetchall()
-[(True,), (False,)]
+>>> import ibis
+>>> t = ibis.memtable({"x": ['0000000019', '0000000018', None]})
+>>> ibis.duckdb.connect().execute(t.select(ok=is_valid_expr(t.x))).ok.tolist()
+[True, False, True]
 """
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
-from ._sql import digits_ok, last_digit, weighted_sum
+from ._expr import mod11, valid_or_null, weighted_sum
 
 
 def _weights(serial_length: int) -> list[int]:
@@ -60,8 +61,6 @@ def check_digits_array(serials, serial_length: int = 9):
     return np.where(r <= 1, 0, 11 - r)
 
 
-def sql_is_valid(col: str, length: int = 10) -> str:
-    """SQL: TRUE when ``col`` is a valid number of ``length`` digits with its M11W2-7 check digit."""
-    s = weighted_sum(col, length, _weights(length - 1) + [0])
-    return (f"({col} IS NULL OR ({digits_ok(col, length)} AND "
-            f"{last_digit(col)} = (CASE WHEN ({s}) % 11 <= 1 THEN 0 ELSE 11 - ({s}) % 11 END)))")
+def is_valid_expr(col, length: int = 10):
+    """ibis: TRUE when ``col`` is NULL or a number of ``length`` digits with its M11W2-7 check digit."""
+    return valid_or_null(col, length, mod11(weighted_sum(col, length, _weights(length - 1) + [0])))

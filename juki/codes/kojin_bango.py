@@ -2,7 +2,7 @@
 
 The check digit rule (総務省令第85号 第5条) is python-stdnum's; this module adds the forms the
 workbench needs around it, side by side: vectorised check digits for the generator and the
-loader, the same rule in SQL for the quality review, and masking.
+loader, the same rule as an ibis expression for the quality review, and masking.
 
 >>> is_valid('621498320257')
 True
@@ -14,13 +14,14 @@ False
 '********0257'
 >>> mask(None)
 ''
->>> import duckdb
->>> duckdb.sql(f"SELECT {sql_is_valid('x')} FROM (VALUES ('621498320257'), ('621498320258')) t(x)").fetchall()
-[(True,), (False,)]
+>>> import ibis
+>>> t = ibis.memtable({"x": ['621498320257', '621498320258', None]})
+>>> ibis.duckdb.connect().execute(t.select(ok=is_valid_expr(t.x))).ok.tolist()
+[True, False, True]
 """
 from stdnum.jp import in_ as _in
 
-from ._sql import digits_ok, last_digit, weighted_sum
+from ._expr import mod11, valid_or_null, weighted_sum
 
 compact = _in.compact
 calc_check_digit = _in.calc_check_digit
@@ -55,8 +56,6 @@ def check_digits_array(bases):
     return np.where(r <= 1, 0, 11 - r)
 
 
-def sql_is_valid(col: str) -> str:
-    """SQL: TRUE when ``col`` is a valid 個人番号 (NULL passes; tests compare it with stdnum)."""
-    s = weighted_sum(col, 12, WEIGHTS + (0,))
-    return (f"({col} IS NULL OR ({digits_ok(col, 12)} AND "
-            f"{last_digit(col)} = (CASE WHEN ({s}) % 11 <= 1 THEN 0 ELSE 11 - ({s}) % 11 END)))")
+def is_valid_expr(col):
+    """ibis: TRUE when the text column ``col`` is a valid 個人番号 (NULL passes; tests compare it with stdnum)."""
+    return valid_or_null(col, 12, mod11(weighted_sum(col, 12, WEIGHTS + (0,))))

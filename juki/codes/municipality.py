@@ -12,14 +12,15 @@ False
 '122076'
 >>> [is_valid(c) for c in ('131016', '011002', '121002', '122041')]
 [True, True, True, True]
->>> import duckdb
->>> duckdb.sql(f"SELECT {sql_is_valid('x')} FROM (VALUES ('122076'), ('122077')) t(x)").fetchall()
-[(True,), (False,)]
+>>> import ibis
+>>> t = ibis.memtable({"x": ['122076', '122077', None]})
+>>> ibis.duckdb.connect().execute(t.select(ok=is_valid_expr(t.x))).ok.tolist()
+[True, False, True]
 """
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import clean
 
-from ._sql import digits_ok, last_digit, weighted_sum
+from ._expr import valid_or_null, weighted_sum
 
 MATSUDO = "122076"
 WEIGHTS = (6, 5, 4, 3, 2)
@@ -56,7 +57,6 @@ def format(number: str) -> str:  # noqa: A001 - stdnum's verb
     return compact(number)
 
 
-def sql_is_valid(col: str) -> str:
-    """SQL: TRUE when ``col`` is a valid municipality code (NULL passes)."""
-    s = weighted_sum(col, 6, WEIGHTS + (0,))
-    return f"({col} IS NULL OR ({digits_ok(col, 6)} AND {last_digit(col)} = (11 - ({s}) % 11) % 10))"
+def is_valid_expr(col):
+    """ibis: TRUE when the text column ``col`` is a valid municipality code (NULL passes)."""
+    return valid_or_null(col, 6, (11 - weighted_sum(col, 6, WEIGHTS + (0,)) % 11) % 10)

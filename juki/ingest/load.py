@@ -34,7 +34,7 @@ from ..codes import address
 from ..codes.era import parse_partial
 from ..errors import JukiError
 from ..layouts import LAYOUTS, Layout
-from ..quality.engine import any_failing, failures_sql
+from ..quality.engine import any_failing, failures
 from ..quality.rules import row_checks
 from . import profiles
 from .stage import RAW_LIMIT, Staged, stage
@@ -245,9 +245,12 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     seq_replace, seq_joins, _ = _sequences(lay, present)
     con.execute(f"""CREATE TEMP TABLE {typed} AS
         WITH t AS (SELECT _line, {', '.join(exprs)}, list_filter([{', '.join(errors) or 'NULL'}], x -> x IS NOT NULL)
-                   AS _type_errors FROM {_csv(st, cols, rejects=rej)} r {' '.join(joins)}),
-        n AS (SELECT t.*{seq_replace} FROM t {seq_joins})
-        SELECT *, len(_type_errors) > 0 OR {any_failing(checks)} AS _suspect FROM n""")
+                   AS _type_errors FROM {_csv(st, cols, rejects=rej)} r {' '.join(joins)})
+        SELECT t.*{seq_replace} FROM t {seq_joins}""")
+    ib = store.backend(con)
+    staged = ib.table(typed)
+    ib.create_table(f"__suspect{i}", staged.filter((staged._type_errors.length() > 0) | any_failing(staged, checks))
+                    .select("_line", "_type_errors"), temp=True)
     quarantine = [(line, why, body) for line, why, body in st.broken]
     for (csv_line, etype) in con.execute(f"SELECT DISTINCT ON (line) csv_line, error_type FROM {rej} ORDER BY line").fetchall():
         body = (csv_line or "").lstrip("\r\n")
@@ -258,15 +261,16 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
     rep.derived = _derive(con, typed, lay, present)
     # the engine names the rules each flagged row breaks; plus repeated keys
     descr = {r.id: r.description for r in checks}
-    con.execute(f"CREATE TEMP TABLE __suspect{i} AS SELECT _line, _type_errors FROM {typed} WHERE _suspect")
-    fails = failures_sql(f"SELECT * FROM {typed} SEMI JOIN __suspect{i} USING (_line)", ["_line"], checks)
+    staged = ib.table(typed)
+    ib.create_table(f"__fails{i}", failures(staged.semi_join(ib.table(f"__suspect{i}"), "_line"), ["_line"], checks,
+                                            as_text=False), temp=True)
     con.execute(f"""CREATE TEMP TABLE __bad{i} AS
-        WITH f AS (SELECT _line, list(rule ORDER BY rule) AS rules FROM ({fails}) GROUP BY _line),
+        WITH f AS (SELECT _line, list(rule ORDER BY rule) AS rules FROM __fails{i} GROUP BY _line),
         d AS ({_duplicates(typed, lay, present)}),
         b AS (SELECT _line FROM __suspect{i} UNION SELECT _line FROM d)
         SELECT b._line, s._type_errors, f.rules, d._dup FROM b
         LEFT JOIN __suspect{i} s USING (_line) LEFT JOIN f USING (_line) LEFT JOIN d USING (_line)""")
-    con.execute(f"DROP TABLE __suspect{i}")
+    con.execute(f"DROP TABLE __suspect{i}; DROP TABLE __fails{i}")
     has_bad = con.execute(f"SELECT count(*) FROM __bad{i}").fetchone()[0] > 0
     bad = [] if not has_bad else con.execute(f"""
         SELECT b._line, b._type_errors, b.rules, b._dup, array_to_string(list_transform([{', '.join('r.' + c for c in cols)}],

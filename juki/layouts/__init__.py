@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..text import squash
+from .predicate import predicate
 
 __all__ = [
     "CLASSES", "Item", "Layout", "LAYOUTS", "get", "by_file_name", "TYPES",
@@ -56,7 +57,7 @@ class Item:
     length: int | None = None
     format: str | None = None          # regular expression the value must match
     nullable: bool = True              # may be empty where the item applies
-    applies: str | None = None         # SQL predicate over the row; None = always
+    applies: str | None = None         # predicate over the row (juki.layouts.predicate); None = always
     code: str | None = None            # code table id (see juki.codes)
     number: str | None = None          # number format module of juki.codes (check digit rules)
     partial: bool = False              # the national standard allows 不詳 parts (年のみ, 年月のみ, 不詳)
@@ -166,6 +167,8 @@ def _read_items(path: Path) -> tuple[Item, ...]:
                 raise ValueError(f"{path.name}: item {n} has unknown type {row['type']!r}")
             if row["class"] not in CLASSES:
                 raise ValueError(f"{path.name}: item {n} has unknown class {row['class']!r}")
+            if row["applies"]:
+                predicate(row["applies"])      # refused here when it leaves the predicate language
             items.append(Item(
                 no=n, name=row["name"], column=row["column"], type=row["type"],
                 length=int(row["length"]) if row["length"] else None,

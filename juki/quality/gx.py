@@ -32,6 +32,9 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "inc
 
 def suite_dict(table: str) -> dict:
     """The GX suite of one file as a JSON-ready dict (stable order): one expectation per rule class."""
+
+    from .base import unbound
+    b = unbound(table)
     exps = []
     by_kind: dict[str, list] = {}
     for r in rules_for(table):
@@ -43,10 +46,20 @@ def suite_dict(table: str) -> dict:
             "meta": {"file": get(table).file, "class": kind, "class_label": KINDS[kind],
                      "rules": [{"rule": r.id, "severity": r.severity,
                                 "items": [get(table).item(c).name for c in r.items],
-                                "description": r.description, "sql_ok": r.ok} for r in rules]},
+                                "description": r.description, "passes_when": _as_sql(b, r)} for r in rules]},
         })
     return {"name": f"juki.{table}", "expectations": exps,
             "meta": {"generated_by": "juki expectations", "source": "juki/quality/rules.py + juki/layouts/*.tsv"}}
+
+
+def _as_sql(b, rule) -> str:
+    """The rule's test as one line of DuckDB SQL over its rule base (compiled by ibis, for readers)."""
+    import re
+
+    import ibis
+    text = str(ibis.to_sql(b.select(ok=rule.ok(b)), dialect="duckdb"))
+    text = " ".join(text.split("SELECT", 1)[1].split()).rsplit(' AS "ok"', 1)[0].replace('"t0".', "")
+    return re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
 
 
 def suite_path(table: str) -> Path:

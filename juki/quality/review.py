@@ -1,4 +1,4 @@
-"""The data-quality review of the three files: rules in DuckDB, outcomes expected by GX.
+"""The data-quality review of the three files: rules as ibis (DuckDB or Spark), outcomes expected by GX.
 
 A :class:`Review` is what ``01_data_quality`` produces and what the manager summary and the
 follow-up read back (:meth:`Review.write` / :meth:`Review.load`): ``dq_summary.json`` (counts
@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from .. import atomic, privacy, residency
+from .. import atomic, privacy, residency, store
 from ..errors import JukiError
 from ..layouts import LAYOUTS, get
-from .engine import duck, violations
+from .engine import violations
 from .rules import KINDS, Rule, get_rule, rules_for
 
 SUMMARY = "dq_summary.json"
@@ -49,7 +51,7 @@ class Review:
         for t in self.tables:
             v = self.violations.get(t)
             if v is not None and v.num_rows:
-                c.update(dict(duck_counts(v)))
+                c.update(dict(rule_counts(v)))
         return c
 
     def rules(self) -> list[Rule]:
@@ -73,10 +75,12 @@ class Review:
         v = self.violations.get(r.table)
         if v is None or not v.num_rows:
             return []
+        import pyarrow.compute as pc
         key = list(get(r.table).key)
-        df = duck_query(v, f"SELECT {', '.join(key)} FROM v WHERE rule = ? ORDER BY ALL"
-                        + (f" LIMIT {int(limit)}" if limit else ""), [rule_id])
-        return df.astype(str).values.tolist()
+        mine = v.filter(pc.equal(v.column("rule"), rule_id)).select(key).sort_by([(k, "ascending") for k in key])
+        if limit:
+            mine = mine.slice(0, int(limit))
+        return [[str(x) for x in row.values()] for row in mine.to_pylist()]
 
     def to_dict(self) -> dict:
         c = self.counts()
@@ -99,10 +103,11 @@ class Review:
     def write(self, folder) -> Path:
         """dq_summary.json and dq_violations.parquet into ``folder`` (each written atomically)."""
         folder = Path(folder)
-        parts = [v.select(list(get(t).key)).rename_columns(["key1", "key2"]).append_column(
-                     "table", pa.array([t] * v.num_rows, pa.string())).append_column("rule", v.column("rule"))
+        parts = [pa.table({"table": pa.array([t] * v.num_rows, pa.string()),
+                           "key": _key_lists(v, list(get(t).key)), "rule": v.column("rule")})
                  for t, v in self.violations.items()]
-        allv = pa.concat_tables(parts) if parts else pa.table({"key1": [], "key2": [], "table": [], "rule": []})
+        allv = pa.concat_tables(parts) if parts else pa.table(
+            {"table": pa.array([], pa.string()), "key": pa.array([], pa.list_(pa.string())), "rule": pa.array([], pa.string())})
         import pyarrow.parquet as pq
         with atomic.replacing(folder / VIOLATIONS) as tmp:
             pq.write_table(allv, tmp)
@@ -121,12 +126,11 @@ class Review:
         viol = {}
         pq_path = folder / VIOLATIONS
         if pq_path.exists():
+            import pyarrow.compute as pc
             import pyarrow.parquet as pq
             allv = pq.read_table(pq_path)
             for t in d["files"]:
-                k = get(t).key
-                part = duck_query(allv, f"SELECT key1 AS {k[0]}, key2 AS {k[1]}, rule FROM v WHERE \"table\" = ?", [t])
-                viol[t] = pa.Table.from_pandas(part, preserve_index=False)
+                viol[t] = _key_columns(allv.filter(pc.equal(allv.column("table"), t)), list(get(t).key))
         return cls(as_of=dt.date.fromisoformat(d["as_of"]), tables=tuple(d["files"]), violations=viol,
                    row_counts=d["rows"], residents=d.get("residents", 0), not_evaluated=d.get("not_evaluated", {}),
                    gx=d.get("gx"), timings=d.get("timings", {}),
@@ -141,11 +145,10 @@ class Review:
         lay = get(r.table)
         kcols = list(lay.key)
         cols = [c for c in r.items if c not in kcols]
-        values = ", ".join("(" + ", ".join("'" + k.replace("'", "''") + "'" for k in row) + ")" for row in keys)
-        on = " AND ".join(f"CAST(t.{k} AS VARCHAR) = v.{k}" for k in kcols)
-        sql = (f"SELECT {', '.join('v.' + k for k in kcols)}{''.join(', t.' + c for c in cols)} "
-               f"FROM (VALUES {values}) v({', '.join(kcols)}) JOIN {r.table} t ON {on} ORDER BY {', '.join('v.' + k for k in kcols)}")
-        df = duck(con).execute(sql).fetchdf()
+        t = store.backend(con).table(r.table)
+        t = t.select(*[t[k].cast("string").name(k) for k in kcols], *cols)
+        wanted = reduce(operator.or_, [reduce(operator.and_, [t[k] == v for k, v in zip(kcols, row)]) for row in keys])
+        df = t.filter(wanted).order_by(kcols).to_pandas()
         for c in cols:
             df[c] = [privacy.mask(r.table, c, x if not pd.isna(x) else None) for x in df[c]]
         for k in kcols:  # keys identify the record for the reviewer; a resident code only by its tail
@@ -153,19 +156,23 @@ class Review:
         return df.rename(columns={c: lay.item(c).name for c in kcols + cols})
 
 
-def duck_query(arrow_table: pa.Table, sql: str, params=None) -> pd.DataFrame:
-    """Run SQL over an Arrow table (named ``v``) in a throwaway DuckDB."""
-    import duckdb
-    c = duckdb.connect()
-    try:
-        c.register("v", arrow_table)
-        return c.execute(sql, params or []).fetchdf()
-    finally:
-        c.close()
+def _key_lists(v: pa.Table, key: list[str]) -> pa.Array:
+    """The key columns of a violations table as one list column (keys of any length)."""
+    rows = zip(*[v.column(k).to_pylist() for k in key]) if v.num_rows else []
+    return pa.array([list(r) for r in rows], pa.list_(pa.string()))
 
 
-def duck_counts(v: pa.Table) -> list[tuple[str, int]]:
-    return [tuple(r) for r in duck_query(v, "SELECT rule, count(*)::BIGINT FROM v GROUP BY rule").itertuples(index=False)]
+def _key_columns(part: pa.Table, key: list[str]) -> pa.Table:
+    """Back from :func:`_key_lists`: one text column per key column, then ``rule``."""
+    lists = part.column("key").to_pylist()
+    cols = {k: pa.array([row[n] for row in lists], pa.string()) for n, k in enumerate(key)}
+    return pa.table({**cols, "rule": part.column("rule")})
+
+
+def rule_counts(v: pa.Table) -> list[tuple[str, int]]:
+    """(rule, failing rows) of a violations table."""
+    c = v.group_by("rule").aggregate([("rule", "count")])
+    return list(zip(c.column("rule").to_pylist(), c.column("rule_count").to_pylist()))
 
 
 def parse_files(files) -> tuple[str, ...]:
@@ -185,8 +192,8 @@ def parse_files(files) -> tuple[str, ...]:
 def review(con, files="jumin,honnin,sofusaki", as_of: dt.date | None = None, use_gx: bool = True) -> Review:
     tables = parse_files(files)
     as_of = residency.reference_date(con, as_of)
-    d = duck(con)
-    counts = {t: int(d.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in LAYOUTS}
+    con = store.backend(con)
+    counts = {t: int(con.table(t).count().execute()) for t in LAYOUTS}
     missing = {t for t, n in counts.items() if n == 0}
     not_evaluated = {}
     t0 = time.perf_counter()
@@ -201,7 +208,7 @@ def review(con, files="jumin,honnin,sofusaki", as_of: dt.date | None = None, use
                 rules.append(r)
         viol[t] = violations(con, t, as_of, rules)
     t1 = time.perf_counter()
-    residents = int(d.execute(f"SELECT count(*) FROM ({residency.sql('residents', as_of)}) r").fetchone()[0])
+    residents = int(residency.residents(con.table("jumin"), as_of).count().execute())
     rv = Review(as_of=as_of, tables=tables, violations=viol, row_counts={t: counts[t] for t in tables},
                 residents=residents, not_evaluated=not_evaluated)
     rv.timings["duckdb_rules_s"] = round(t1 - t0, 3)
@@ -297,6 +304,5 @@ def persons_of(con, table: str, keys: list[list[str]]) -> list[str]:
         return [k[0] for k in keys]
     col = 0 if table == "honnin" else 1
     codes = sorted({k[col] for k in keys})
-    rows = duck(con).execute(f"SELECT DISTINCT atena_no FROM jumin WHERE jumin_code IN ({', '.join('?' * len(codes))})",
-                             codes).fetchall()
-    return [r[0] for r in rows]
+    j = store.backend(con).table("jumin")
+    return j.filter(j.jumin_code.isin(codes)).select("atena_no").distinct().to_pyarrow().column(0).to_pylist()

@@ -1,0 +1,121 @@
+"""The engine the data language runs on: DuckDB (one machine, the store) or Spark (a cluster).
+
+Everything above the store is ibis, so the same review, statistics and reconciliation run on
+either engine.  Choose with ``--engine`` or ``JUKI_ENGINE`` (default ``duckdb``).  Spark reads
+the files as Parquet (``<folder>/<table>.parquet``: a file or a folder of parts) or as tables
+of a Spark database, and is reached by:
+
+* ``JUKI_SPARK_MASTER`` (``spark.master``; default ``local[*]``: every core of this machine),
+  or ``JUKI_SPARK_REMOTE`` (a Spark Connect URL, ``sc://host:15002``) for a cluster;
+* ``JUKI_SPARK_MEMORY`` (driver memory in local mode, default ``4g``).
+
+Spark is an extra (``pip install 'juki[spark]'``) and needs Java 17 from the distribution.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import JukiError
+
+ENGINES = ("duckdb", "spark")
+
+
+def choose(engine: str | None = None) -> str:
+    """The engine asked for (``engine``, else ``JUKI_ENGINE``, else duckdb), checked."""
+    name = (engine or os.environ.get("JUKI_ENGINE") or "duckdb").strip().lower()
+    if name not in ENGINES:
+        raise JukiError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
+    return name
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot run here (no pyspark, no Java), or None when it can."""
+    import shutil
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed: pip install 'juki[spark]'"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")) and not os.environ.get("JUKI_SPARK_REMOTE"):
+        return "no Java runtime: install Java 17 (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+    return None
+
+
+def spark_session():
+    """The Spark session: Spark Connect when ``JUKI_SPARK_REMOTE`` is set, else ``spark.master``."""
+    why = spark_missing()
+    if why:
+        raise JukiError(f"engine spark: {why}")
+    from pyspark.sql import SparkSession
+    b = SparkSession.builder.appName("juki")
+    remote = os.environ.get("JUKI_SPARK_REMOTE")
+    if remote:
+        b = b.remote(remote)
+    else:
+        b = (b.master(os.environ.get("JUKI_SPARK_MASTER", "local[*]"))
+             .config("spark.driver.memory", os.environ.get("JUKI_SPARK_MEMORY", "4g"))
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", os.environ.get("JUKI_SPARK_PARTITIONS", "8")))
+    b = b.config("spark.sql.session.timeZone", "UTC").config("spark.sql.ansi.enabled", "false")
+    s = b.getOrCreate()
+    if not remote:
+        s.sparkContext.setLogLevel("ERROR")
+    return s
+
+
+def spark_backend(source, tables=("jumin", "honnin", "sofusaki")):
+    """An ibis backend on Spark where ``tables`` are readable by name.
+
+    ``source`` is a folder of ``<table>.parquet`` or ``db:<database>`` (tables already in Spark's
+    catalogue, as a cluster keeps them)."""
+    import ibis
+    spark = spark_session()
+    src = str(source)
+    if src.startswith("db:"):
+        spark.catalog.setCurrentDatabase(src[3:])
+        return ibis.pyspark.connect(spark)
+    folder = Path(src)
+    for t in tables:
+        p = folder / f"{t}.parquet"
+        if not p.exists():
+            raise JukiError(f"engine spark: no {p} (write the store as Parquet with 'juki export-parquet')")
+        spark.read.parquet(str(p)).createOrReplaceTempView(t)
+    return ibis.pyspark.connect(spark)
+
+
+@contextmanager
+def registry(engine: str | None = None, db=None, source=None):
+    """The registry's files as an ibis backend on the chosen engine, for the ``with`` block.
+
+    DuckDB: the store, opened read-only through :func:`juki.store.connect` (the guard decides
+    who may).  Spark: ``source`` when given (Parquet folder or ``db:<database>``), else the store
+    written as Parquet into a private scratch folder beside it, removed afterwards."""
+    import shutil
+    import tempfile
+
+    from . import store
+    name = choose(engine)
+    if name == "duckdb":
+        if source:
+            raise JukiError("--source is for the spark engine; DuckDB reads the store (--db)")
+        con = store.connect(db)
+        try:
+            yield con
+        finally:
+            con.disconnect()
+        return
+    if source:
+        yield spark_backend(source)
+        return
+    from .audit import guard
+    path = store.db_path(db)
+    guard.require("open_registry", path.name)
+    if not path.exists():
+        raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
+    scratch = Path(tempfile.mkdtemp(prefix=".spark-", dir=path.parent))   # mode 0700: it holds the registry
+    try:
+        store.to_parquet(path, scratch)
+        yield spark_backend(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
