@@ -227,7 +227,7 @@ def ckm_utility(analysis_db: Path) -> dict:
     the share of cells changed and false zeros; the same for the 町域 totals; and how long
     the service takes for a table (ms, the finest cells cached after the first)."""
     from .analysis.store import Analysis
-    from .stats import ckm
+    from .stats import ckm, policy
     from .stats import tablebuilder as tb
     a = Analysis(analysis_db)
     try:
@@ -248,7 +248,7 @@ def ckm_utility(analysis_db: Path) -> dict:
             tb.build(tb.finest(a, a.as_of), area, ages, sex, nat)
             times.append(round((time.perf_counter() - t1) * 1000, 1))
         out["table_ms"] = times
-        out["ptable"] = dict(vars(ckm.current_params()))
+        out["ptable"] = dict(vars(policy.load().ptable))
     finally:
         a.close()
     return out

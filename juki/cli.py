@@ -499,7 +499,7 @@ def cmd_review(a) -> int:
             print(f"{r.id}\t{counts[r.id]}")
     print(f"{eng}: {len(rv.rules())} rules over {', '.join(rv.tables)} on {rv.as_of}: "
           f"{sum(1 for r in rv.rules() if counts.get(r.id))} with failures, {sum(counts.values()):,} failing rows "
-          f"({rv.timings.get('duckdb_rules_s', 0):.1f} s)", file=sys.stderr)
+          f"({rv.timings.get('rules_s', 0):.1f} s)", file=sys.stderr)
     return 0
 
 

@@ -12,7 +12,8 @@ def _norm(req: str) -> str:
 
 def test_environment_yml_lists_the_same_dependencies():
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    deps = py["project"]["dependencies"] + py["project"]["optional-dependencies"]["dev"]
+    extras = py["project"]["optional-dependencies"]
+    deps = py["project"]["dependencies"] + extras["dev"] + extras["spark"]
     yml = (ROOT / "environment.yml").read_text(encoding="utf-8")
     pip_block = yml.split("- pip:", 1)[1]
     listed = [ln.strip()[2:].strip().strip('"') for ln in pip_block.splitlines() if ln.strip().startswith("- ")]

@@ -58,7 +58,7 @@ def _as_sql(b, rule) -> str:
 
     import ibis
     text = str(ibis.to_sql(b.select(ok=rule.ok(b)), dialect="duckdb"))
-    text = " ".join(text.split("SELECT", 1)[1].split()).rsplit(' AS "ok"', 1)[0].replace('"t0".', "")
+    text = " ".join(text.split()[1:]).rsplit(' AS "ok"', 1)[0].replace('"t0".', "")   # words after the first
     return re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
 
 

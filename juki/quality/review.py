@@ -30,6 +30,7 @@ SUMMARY = "dq_summary.json"
 VIOLATIONS = "dq_violations.parquet"
 #: Row keys listed per rule in dq_summary.json (the Parquet file holds all of them).
 KEYS_IN_SUMMARY = 1000
+_ENGINE_NAMES = {"duckdb": "DuckDB", "pyspark": "Spark"}
 
 
 @dataclass
@@ -211,7 +212,8 @@ def review(con, files="jumin,honnin,sofusaki", as_of: dt.date | None = None, use
     residents = int(residency.residents(con.table("jumin"), as_of).count().execute())
     rv = Review(as_of=as_of, tables=tables, violations=viol, row_counts={t: counts[t] for t in tables},
                 residents=residents, not_evaluated=not_evaluated)
-    rv.timings["duckdb_rules_s"] = round(t1 - t0, 3)
+    rv.timings["rules_s"] = round(t1 - t0, 3)
+    rv.timings["engine"] = getattr(con, "name", "duckdb")
     if use_gx:
         from .gx import validate
         t2 = time.perf_counter()
@@ -275,7 +277,7 @@ def all_rules_table(rv: Review) -> pd.DataFrame:
 
 
 def timing_note(rv: Review) -> str:
-    return (f"DuckDBでのルール評価 {rv.timings.get('duckdb_rules_s', 0):.1f} 秒、Great Expectationsでの検証 "
+    return (f"{_ENGINE_NAMES.get(rv.timings.get('engine'), 'DuckDB')}でのルール評価 {rv.timings.get('rules_s', 0):.1f} 秒、Great Expectationsでの検証 "
             f"{rv.timings.get('gx_validate_s', 0):.1f} 秒。不適合の全件の行キーは {VIOLATIONS} に、"
             f"ルールごとの件数は {SUMMARY} に出力した。")
 

@@ -104,9 +104,10 @@ def cell_keys(keysums) -> np.ndarray:
     return np.round(k - np.floor(k), 8) % 1.0
 
 
-def perturb(counts, keysums, params: PTableParams | None = None) -> np.ndarray:
-    """The published values of cells with these counts and record-key sums."""
-    pt = build(params or current_params())
+def perturb(counts, keysums, params: PTableParams = PTableParams()) -> np.ndarray:
+    """The published values of cells with these counts and record-key sums (the policy's
+    parameters: ``juki.stats.policy.load().ptable``, which callers pass)."""
+    pt = build(params)
     c = np.asarray(counts, dtype=np.int64)
     keys = cell_keys(keysums)
     out = np.empty(c.shape, dtype=np.int64)
@@ -119,11 +120,6 @@ def perturb(counts, keysums, params: PTableParams | None = None) -> np.ndarray:
         pos = np.searchsorted(np.asarray(pt.cum[row]), flat_k[sel], side="right").clip(0, len(j) - 1)
         flat_o[sel] = flat_c[sel] + (j[pos] - row)
     return out
-
-
-def current_params() -> PTableParams:
-    from .policy import load
-    return load().ptable
 
 
 def utility(original, perturbed) -> dict:

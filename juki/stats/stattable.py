@@ -79,7 +79,8 @@ class StatTable:
             self.hidden = suppress(self.counts, self.threshold) if self.threshold > 0 else np.zeros(self.counts.shape, bool)
         if self.method == "ckm" and self.perturbed is None:
             from .ckm import perturb
-            self.perturbed = perturb(self.counts, self.keysums)
+            from .policy import load
+            self.perturbed = perturb(self.counts, self.keysums, load().ptable)
         if self.hidden is None:
             self.hidden = np.zeros(self.counts.shape, bool)
 

@@ -87,6 +87,7 @@ def finest(a, ref: dt.date, width: int = 5) -> pd.DataFrame:
 
     from .. import codes
     from .ckm import perturb
+    from .policy import load as load_policy
     t = a.stock(ref)
     b = ibis.cases((t.age.isnull(), -1), else_=ibis.least(t.age // width * width, TOP))
     df = (t.group_by(town=t.town, band=b, sex=t.sex, grp=t.grp, nationality=t.nationality)
@@ -98,7 +99,7 @@ def finest(a, ref: dt.date, width: int = 5) -> pd.DataFrame:
     df["nationality"] = df["nationality"].map(lambda c: names.get(c, c) if c else "").fillna("")
     df = df.groupby(["choiki", "band", "sex", "grp", "nationality"], as_index=False, dropna=False).agg(n=("n", "sum"),
                                                                                                       ks=("ks", "sum"))
-    df["p"] = perturb(df["n"].to_numpy(), df["ks"].to_numpy())
+    df["p"] = perturb(df["n"].to_numpy(), df["ks"].to_numpy(), load_policy().ptable)
     df = df.drop(columns="ks")
     if len(_CACHE) > 16:
         _CACHE.clear()
