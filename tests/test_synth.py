@@ -224,3 +224,12 @@ def test_children_are_much_younger_than_the_head():
     kids = df[(df.zokugara == "06") & (df.type != "elder_with_child")]
     assert len(kids) > 100_000
     assert (kids.age.to_numpy() <= head.loc[kids.hh].to_numpy() - 16).all()
+
+
+def test_the_age_pyramid_has_no_hole_at_sixty(duck):
+    """60〜64 is about 0.9 of 55〜59 and close to 65〜69, as in Japan's pyramid (総務省 人口推計:
+    0.92 and 0.98 in 2023); the generator once gave 0.57 and 0.66."""
+    sql = residency.sql("resident_ages", AS_OF)
+    bands = dict(duck.execute(f"SELECT age // 5, count(*) FROM ({sql}) r WHERE age BETWEEN 55 AND 69 GROUP BY 1").fetchall())
+    to_younger, to_older = bands[12] / bands[11], bands[12] / bands[13]
+    assert 0.75 <= to_younger <= 1.1 and 0.85 <= to_older <= 1.3, (bands, to_younger, to_older)

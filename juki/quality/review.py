@@ -277,7 +277,8 @@ def all_rules_table(rv: Review) -> pd.DataFrame:
 
 
 def timing_note(rv: Review) -> str:
-    return (f"{_ENGINE_NAMES.get(rv.timings.get('engine'), 'DuckDB')}でのルール評価 {rv.timings.get('rules_s', 0):.1f} 秒、Great Expectationsでの検証 "
+    engine = _ENGINE_NAMES.get(rv.timings.get("engine"), "DuckDB")
+    return (f"{engine}でのルール評価 {rv.timings.get('rules_s', 0):.1f} 秒、Great Expectationsでの検証 "
             f"{rv.timings.get('gx_validate_s', 0):.1f} 秒。不適合の全件の行キーは {VIOLATIONS} に、"
             f"ルールごとの件数は {SUMMARY} に出力した。")
 

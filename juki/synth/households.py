@@ -27,16 +27,29 @@ def _clip_normal(rng, mean, sd, lo, hi, n):
     return np.clip(rng.normal(mean, sd, n), lo, hi)
 
 
+def _truncated_normal(rng, mean, sd, lo, hi, n):
+    """Normal draws kept within [lo, hi] by the inverse CDF (no pile-up at the bounds, as clipping makes)."""
+    from scipy.special import ndtr, ndtri
+    a, b = ndtr((lo - mean) / sd), ndtr((hi - mean) / sd)
+    return mean + sd * ndtri(rng.uniform(a, b, n))
+
+
+#: Head ages of one-person and couple households: (share, mean, sd, lowest, highest) per
+#: component.  The middle and old components overlap over 55〜74, so the 60〜64 band is about
+#: 0.9 of 55〜59 and close to 65〜69, as in Japan's pyramid (総務省 人口推計).
+HEAD_AGE_MIX = {"single": ((0.36, 28, 6, 18, 45), (0.24, 59, 8, 38, 78), (0.40, 80, 8, 60, 101)),
+                "couple": ((0.14, 32, 5, 22, 45), (0.33, 60, 7, 45, 80), (0.53, 77, 7, 60, 98))}
+
+
 def _head_ages(rng, t, n):
     head_age = np.empty(n)
-    for typ, mix in (("single", ((0.36, 28, 6, 18, 45), (0.24, 53, 7, 40, 66), (0.40, 78, 8, 65, 101))),
-                     ("couple", ((0.14, 32, 5, 22, 45), (0.31, 56, 6, 45, 68), (0.55, 76, 6, 65, 98)))):
+    for typ, mix in HEAD_AGE_MIX.items():
         m = t == typ
         k = int(m.sum())
         u = rng.random(k)
         edges = np.cumsum([c[0] for c in mix])
         which = np.searchsorted(edges, u, side="right").clip(0, len(mix) - 1)
-        draws = np.stack([_clip_normal(rng, mean, sd, lo, hi, k) for _, mean, sd, lo, hi in mix])
+        draws = np.stack([_truncated_normal(rng, mean, sd, lo, hi, k) for _, mean, sd, lo, hi in mix])
         head_age[m] = draws[which, np.arange(k)]
     for typ, mean, sd in (("family", 43, 8), ("lone_parent", 43, 8), ("three_gen", 46, 8)):
         m = t == typ
