@@ -19,6 +19,15 @@ from .test_quality import inject_all
 pytestmark = pytest.mark.skipif(engine.spark_missing() is not None, reason=f"Spark cannot run: {engine.spark_missing()}")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _spark_stops_after_the_module():
+    yield
+    from pyspark.sql import SparkSession
+    s = SparkSession.getActiveSession()
+    if s is not None:
+        s.stop()            # the JVM's memory goes back to the rest of the suite
+
+
 @pytest.fixture(scope="module")
 def defects(tmp_path_factory, small_db):
     import shutil
