@@ -43,10 +43,8 @@ def base(con, table: str, as_of: dt.date):
     if table == "jumin":
         j = con.table("jumin")
         cols = get("jumin").columns
-        tr = residency.transitions(residency.flags(j, as_of))
-        w = ibis.window(group_by=tr.atena_no, order_by=tr.rireki_no)
-        jl = tr.select(*cols, "is_current", "is_resident", "eff_date", "resident_before", "resident_after",
-                       prev_eff=tr.eff_date.lag().over(w))
+        tr = residency.transitions(residency.flags(j, as_of), detail=False)
+        jl = tr.select(*cols, "is_current", "is_resident", "eff_date", "resident_before", "resident_after", "prev_eff")
         living = jl.filter(jl.is_resident)
         head = living.zokugara == "01"
         hh = living.group_by(hh_setai=living.setai_no).aggregate(

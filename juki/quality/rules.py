@@ -277,10 +277,12 @@ def row_checks(table: str) -> list[Rule]:
     return [r for r in rules_for(table) if r.scope == "row"]
 
 
-@lru_cache(maxsize=1)
-def _by_id() -> dict[str, Rule]:
-    return {r.id: r for r in catalogue()}
+_INDEX: list = [None, {}]      # [the catalogue indexed, {id: rule}]
 
 
 def get_rule(rule_id: str) -> Rule:
-    return _by_id()[rule_id]
+    """The rule of an id (an index of the current catalogue: rebuilt when the catalogue is)."""
+    cat = catalogue()
+    if _INDEX[0] is not cat:
+        _INDEX[:] = [cat, {r.id: r for r in cat}]
+    return _INDEX[1][rule_id]
