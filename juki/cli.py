@@ -464,7 +464,7 @@ def cmd_followup(a) -> int:
 
 
 def cmd_review(a) -> int:
-    from . import engine, residency
+    from . import engine, residency, store
     from .audit import guard
     from .quality.review import review
     eng = engine.choose(a.engine)
@@ -475,13 +475,12 @@ def cmd_review(a) -> int:
     if as_of is None:
         if a.source:
             raise JukiError("--source: give the reference date with --as-of")
-        from . import store
         con = store.connect(a.db)
         try:
             as_of = residency.reference_date(con)
         finally:
             con.disconnect()
-    with engine.registry(eng, a.db, a.source) as con:
+    with store.registry(eng, a.db, a.source) as con:
         rv = review(con, a.files, as_of)
     if a.out:
         from . import atomic

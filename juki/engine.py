@@ -14,12 +14,21 @@ Spark is an extra (``pip install 'juki[spark]'``) and needs Java 17 from the dis
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import JukiError
 
 ENGINES = ("duckdb", "spark")
+
+
+def backend(con):
+    """The ibis backend over ``con``: an ibis backend as it is, a DuckDB connection wrapped (the
+    same connection: its attached stores and temporary tables stay visible)."""
+    import duckdb
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        import ibis
+        return ibis.duckdb.from_connection(con)
+    return con
 
 
 def choose(engine: str | None = None) -> str:
@@ -83,39 +92,3 @@ def spark_backend(source, tables=("jumin", "honnin", "sofusaki")):
         spark.read.parquet(str(p)).createOrReplaceTempView(t)
     return ibis.pyspark.connect(spark)
 
-
-@contextmanager
-def registry(engine: str | None = None, db=None, source=None):
-    """The registry's files as an ibis backend on the chosen engine, for the ``with`` block.
-
-    DuckDB: the store, opened read-only through :func:`juki.store.connect` (the guard decides
-    who may).  Spark: ``source`` when given (Parquet folder or ``db:<database>``), else the store
-    written as Parquet into a private scratch folder beside it, removed afterwards."""
-    import shutil
-    import tempfile
-
-    from . import store
-    name = choose(engine)
-    if name == "duckdb":
-        if source:
-            raise JukiError("--source is for the spark engine; DuckDB reads the store (--db)")
-        con = store.connect(db)
-        try:
-            yield con
-        finally:
-            con.disconnect()
-        return
-    if source:
-        yield spark_backend(source)
-        return
-    from .audit import guard
-    path = store.db_path(db)
-    guard.require("open_registry", path.name)
-    if not path.exists():
-        raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
-    scratch = Path(tempfile.mkdtemp(prefix=".spark-", dir=path.parent))   # mode 0700: it holds the registry
-    try:
-        store.to_parquet(path, scratch)
-        yield spark_backend(scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)

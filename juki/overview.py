@@ -9,7 +9,7 @@ import datetime as dt
 
 import pandas as pd
 
-from . import residency, store
+from . import engine, residency, store
 from .codes.era import to_wareki
 from .layouts import CLASSES, LAYOUTS
 
@@ -23,9 +23,7 @@ class Overview:
         self.as_of = as_of
         self.con = store.open_duckdb(db)
         self.meta = store.meta(self.con)
-
-    def _q(self, sql, params=None):
-        return self.con.execute(sql, params or []).fetchdf()
+        self.ib = engine.backend(self.con)
 
     def headline(self) -> str:
         src = self.meta.get("source", "取込み")
@@ -40,8 +38,9 @@ class Overview:
                              for t, lay in LAYOUTS.items()]).set_index("ファイル")
 
     def loads(self) -> pd.DataFrame:
-        df = self._q("SELECT loaded_at, source_file, target_table, encoding, profile, rows_read, rows_loaded, "
-                     "rows_quarantined, operator, as_of, derived FROM load_log ORDER BY loaded_at")
+        df = (self.ib.table("load_log").order_by("loaded_at")
+              .select("loaded_at", "source_file", "target_table", "encoding", "profile", "rows_read", "rows_loaded",
+                      "rows_quarantined", "operator", "as_of", "derived").to_pandas())
         if not len(df):
             return pd.DataFrame({"取込みの記録": ["なし（合成データまたは取込み前）"]})
         df["target_table"] = df["target_table"].map(lambda t: LAYOUTS[t].file if t in LAYOUTS else t)
@@ -51,16 +50,16 @@ class Overview:
                                   "as_of": "基準日", "derived": "補った項目"})
 
     def quarantine(self) -> pd.DataFrame:
-        df = self._q("SELECT target_table, reason, count(*) AS n FROM quarantine GROUP BY ALL ORDER BY n DESC")
+        import ibis
+        q = self.ib.table("quarantine")
+        df = q.group_by("target_table", "reason").aggregate(n=q.count()).order_by(ibis.desc("n")).to_pandas()
         if not len(df):
             return pd.DataFrame({"隔離した行": ["なし"]})
         df["target_table"] = df["target_table"].map(lambda t: LAYOUTS[t].file if t in LAYOUTS else t)
         return df.rename(columns={"target_table": "対象", "reason": "理由", "n": "行数"})
 
     def _residents(self):
-        import ibis
-        con = ibis.duckdb.from_connection(self.con)
-        return residency.resident_ages(con.table("jumin"), self.as_of)
+        return residency.resident_ages(self.ib.table("jumin"), self.as_of)
 
     def population(self) -> pd.DataFrame:
         t = self._residents()

@@ -28,12 +28,10 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from .errors import JukiError
 
 REMOVAL = "2"                     # 異動情報: 消除
-META_TABLE = "juki_meta"
 NO_REFERENCE_DATE = ("the store has no reference date: load it with 'juki load FILE --as-of YYYY-MM-DD' "
                      "(or generate a city with 'juki generate')")
 
@@ -171,21 +169,19 @@ def sql(kind: str, as_of: dt.date | None = None, table: str = "jumin", name: str
 
 # ---------------------------------------------------------------- the store's reference date
 
-def _raw(con):
-    return getattr(con, "con", con)
-
-
 def store_as_of(con, schema: str | None = None) -> dt.date | None:
     """The reference date recorded in the store (``juki_meta``, of the attached ``schema``), or None."""
-    duck = _raw(con)
-    table = f"{schema}.{META_TABLE}" if schema else META_TABLE
+    import json
+
+    from .engine import backend
     try:
-        row = duck.execute(f"SELECT value FROM {table} WHERE key = 'as_of'").fetchone()
-    except Exception:  # no juki_meta: a store written by something else
+        b = backend(con)
+        m = b.table("juki_meta", database=schema) if schema else b.table("juki_meta")
+        values = m.filter(m.key == "as_of").select("value").to_pyarrow().column(0).to_pylist()
+    except Exception:  # no juki_meta: another engine, or a store written by something else
         return None
-    if not row or row[0] in (None, "null"):
-        return None
-    return dt.date.fromisoformat(json.loads(row[0]))
+    value = json.loads(values[0]) if values and values[0] not in (None, "null") else None
+    return dt.date.fromisoformat(value) if value else None
 
 
 def reference_date(con=None, as_of=None, schema: str | None = None) -> dt.date:

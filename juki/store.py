@@ -104,15 +104,6 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = True):
     return con
 
 
-def backend(con):
-    """The ibis backend over ``con``: an ibis backend as it is, a DuckDB connection wrapped (the
-    same connection: its attached stores and temporary tables stay visible)."""
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        import ibis
-        return ibis.duckdb.from_connection(con)
-    return con
-
-
 def open_duckdb(db, read_only: bool = True, memory: str | None = None) -> duckdb.DuckDBPyConnection:
     """A plain DuckDB connection to the store, configured for this machine."""
     path = db_path(db)
@@ -137,12 +128,14 @@ def tables(con, schema: str | None = None) -> set[str]:
     return {r[0] for r in rows}
 
 
-def meta(con) -> dict:
-    """The generation/load metadata stored with the registry (empty when there is none)."""
+def meta(con, schema: str | None = None) -> dict:
+    """The generation/load metadata stored with the registry (of the attached ``schema``; empty
+    when there is none)."""
     duck = getattr(con, "con", con)
-    if META_TABLE not in tables(duck):
+    if META_TABLE not in tables(duck, schema):
         return {}
-    return {k: json.loads(v) for k, v in duck.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}
+    table = f"{schema}.{META_TABLE}" if schema else META_TABLE
+    return {k: json.loads(v) for k, v in duck.execute(f"SELECT key, value FROM {table}").fetchall()}
 
 
 def recorded_log_head(db=None) -> dict | None:
@@ -345,3 +338,40 @@ def write_registry(tables_: dict, path, meta_: dict) -> Path:
             rw.con.unregister("_src")
         set_meta(rw.con, meta_)
     return path
+
+
+@contextlib.contextmanager
+def registry(engine: str | None = None, db=None, source=None):
+    """The registry's files as an ibis backend on the chosen engine, for the ``with`` block.
+
+    DuckDB: the store, opened read-only through :func:`connect` (the guard decides
+    who may).  Spark: ``source`` when given (Parquet folder or ``db:<database>``), else the store
+    written as Parquet into a private scratch folder beside it, removed afterwards."""
+    import shutil
+    import tempfile
+
+    from .engine import choose, spark_backend
+    name = choose(engine)
+    if name == "duckdb":
+        if source:
+            raise JukiError("--source is for the spark engine; DuckDB reads the store (--db)")
+        con = connect(db)
+        try:
+            yield con
+        finally:
+            con.disconnect()
+        return
+    if source:
+        yield spark_backend(source)
+        return
+    from .audit import guard
+    path = db_path(db)
+    guard.require("open_registry", path.name)
+    if not path.exists():
+        raise JukiError(f"no store at {path}: run 'juki generate' or 'juki load' first (or set --db / JUKI_DB)")
+    scratch = Path(tempfile.mkdtemp(prefix=".spark-", dir=path.parent))   # mode 0700: it holds the registry
+    try:
+        to_parquet(path, scratch)
+        yield spark_backend(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -51,7 +51,7 @@ def _failing(v, table) -> dict:
 
 def test_the_review_names_the_same_keys_on_duckdb_and_spark(defects):
     path, parquet, expected = defects
-    duck = store.backend(duckdb.connect(str(path), read_only=True))
+    duck = engine.backend(duckdb.connect(str(path), read_only=True))
     spark = engine.spark_backend(parquet)
     compared = 0
     for table in LAYOUTS:

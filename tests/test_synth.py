@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from stdnum.jp import in_
 
-from juki import residency, store
+from juki import engine, residency, store
 from juki.layouts import LAYOUTS
 from juki.quality.rules import row_checks
 from juki.synth import Params, generate
@@ -71,9 +71,8 @@ def test_one_head_per_household_and_head_name(duck):
 
 def test_row_checks_hold_on_every_file(duck):
     """Every row check of the layouts (required-when, length, format, code, check digit) holds."""
-    from juki import store
     from juki.quality.engine import failures
-    con = store.backend(duck)
+    con = engine.backend(duck)
     for lay in LAYOUTS.values():
         rows = failures(con.table(lay.table), list(lay.key), row_checks(lay.table)).to_pyarrow().to_pylist()
         assert rows == [], (lay.table, rows[:3])

@@ -22,17 +22,22 @@ def resolve(db=None) -> Path:
     return Path(db) if db else paths.analysis_db()
 
 
+def _open(path: Path):
+    import ibis
+    return ibis.duckdb.connect(database=str(path), read_only=True)
+
+
 def _meta(path: Path) -> dict:
-    import duckdb
-    con = duckdb.connect(str(path), read_only=True)
+    con = _open(path)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = set(con.list_tables())
         if "stock" not in tables or "juki_meta" not in tables:
             kind = "the registry store" if "jumin" in tables else "not an analysis store"
             raise JukiError(f"{path} is {kind}: analysts read only the analysis store")
-        return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM juki_meta").fetchall()}
+        m = con.table("juki_meta").to_pyarrow()
+        return {k: json.loads(v) for k, v in zip(m.column("key").to_pylist(), m.column("value").to_pylist())}
     finally:
-        con.close()
+        con.disconnect()
 
 
 def check_published(as_of=None, db=None) -> dict:
@@ -51,13 +56,12 @@ class Analysis:
     """The analysis store opened read-only through ibis."""
 
     def __init__(self, db=None):
-        import ibis
 
         from ..audit import guard
         self.path = resolve(db)
         guard.require("open_analysis", self.path.name)
         self.meta = check_published(None, self.path)
-        self.con = ibis.duckdb.connect(database=str(self.path), read_only=True)
+        self.con = _open(self.path)
 
     @classmethod
     def over(cls, con, meta: dict) -> "Analysis":
@@ -112,15 +116,12 @@ class Analysis:
 
 def identifier_columns(db) -> list[str]:
     """Columns of an analysis store that carry a blocked class of any layout (should be none)."""
-    import duckdb
-
     from ..layouts import LAYOUTS
     from ..privacy import blocked_columns
     blocked = {c for lay in LAYOUTS.values() for c in blocked_columns(lay)}
-    con = duckdb.connect(str(db), read_only=True)
+    con = _open(Path(db))
     try:
-        cols = con.execute("SELECT table_name || '.' || column_name, column_name FROM duckdb_columns() "
-                           "WHERE NOT internal").fetchall()
+        cols = [(t, c) for t in con.list_tables() for c in con.table(t).columns]
     finally:
-        con.close()
-    return sorted(full for full, c in cols if c in blocked)
+        con.disconnect()
+    return sorted(f"{t}.{c}" for t, c in cols if c in blocked)

@@ -26,7 +26,7 @@ import datetime as dt
 
 import pandas as pd
 
-from .. import residency
+from .. import engine, residency
 from ..codes import address as addr_codes
 from ..codes.era import parse_partial
 from ..codes.kana import PLAIN, VOICED, seion
@@ -113,6 +113,52 @@ def enumeration_flags(operator: str, persons: list, today: dt.date | None = None
     return flags
 
 
+def _squashed(col):
+    return col.replace("　", "").replace(" ", "")
+
+
+def _matches(con, ok: list, name, address, birth_date, sex, limit: int) -> pd.DataFrame:
+    """Current records of either file meeting every usable fact, one row a person (ibis)."""
+    import ibis
+    cur = residency.current(con.table("jumin"), None)
+    hcur = residency.honnin_current(con.table("honnin"), None)
+    ids = cur.select(c_atena=cur.atena_no, c_code=cur.jumin_code)
+    h = hcur.left_join(ids, hcur.jumin_code == ids.c_code)
+    h = h.select(atena_no=h.c_atena, jumin_code=h.jumin_code, shimei=h.kanji_shimei, furigana=h.furigana_shimei,
+                 seinengappi=h.seinengappi, seibetsu=h.seibetsu, genjusho=h.jusho, town_code=h.aza_code)
+    j = cur.select("atena_no", "jumin_code", "shimei", "seinengappi", "seibetsu", "genjusho", "town_code")
+    if "name" in ok:
+        n = squash(name)
+        j = j.filter(_squashed(j.shimei) == n)
+        h = h.filter((_squashed(h.shimei) == n) | (_squashed(h.furigana).translate(VOICED, PLAIN) == seion(n)))
+    if "address" in ok:
+        a = squash(address)
+        code, norm = addr_codes.town_code(a), addr_codes.normalise(a)
+        j = j.filter(j.town_code == code, addr_codes.normalise_expr(j.genjusho).contains(norm))
+        h = h.filter(h.town_code == code, addr_codes.normalise_expr(h.genjusho).contains(norm))
+    if "birth_date" in ok:
+        d, prec = (birth_date, None) if isinstance(birth_date, dt.date) else parse_partial(str(birth_date))
+        unit = {"Y": "Y", "M": "M"}.get(prec)
+        j = j.filter((j.seinengappi.truncate(unit) if unit else j.seinengappi) == d)
+        h = h.filter((h.seinengappi.truncate(unit) if unit else h.seinengappi) == d)
+    if sex:
+        j, h = j.filter(j.seibetsu == sex), h.filter(h.seibetsu == sex)
+    cols = ["atena_no", "jumin_code", "shimei", "seinengappi", "seibetsu", "genjusho"]
+    def side(t, in_j: bool):   # both sides nullable alike (a union needs equal schemas)
+        return t.select(**{c: t[c].cast(t[c].type().copy(nullable=True)) for c in cols}, in_j=ibis.literal(in_j))
+    u = side(j, True).union(side(h, False), distinct=False)
+    person = u.atena_no.fill_null("")
+    lone = ibis.ifelse(u.atena_no.isnull(), u.jumin_code, ibis.null("string"))
+    df = (u.group_by(atena_no=person, lone=lone)
+          .aggregate(jumin_code=u.jumin_code.arbitrary(), shimei=u.shimei.arbitrary(),
+                     seinengappi=u.seinengappi.arbitrary(), seibetsu=u.seibetsu.arbitrary(),
+                     genjusho=u.genjusho.arbitrary(), in_j=u.in_j.any(), in_h=(~u.in_j).any())
+          .order_by("atena_no", "lone").limit(limit).to_pandas())
+    df["found_in"] = ["・".join(k for k, on in (("住民基本台帳", a), ("本人確認情報", b)) if on)
+                      for a, b in zip(df["in_j"], df["in_h"])]
+    return df
+
+
 def search(con, name=None, address=None, birth_date=None, sex=None, limit: int = 100) -> pd.DataFrame:
     """Current records matching the criteria in either file, masked; refused and logged when
     fewer than two meaningful facts are given."""
@@ -121,49 +167,7 @@ def search(con, name=None, address=None, birth_date=None, sex=None, limit: int =
     full_date = "birth_date" in ok and (isinstance(birth_date, dt.date) or parse_partial(str(birth_date))[1] not in ("Y", "M"))
     with guard.entry("search", "jumin+honnin", params=params) as g:
         check_two_of_four(name, address, birth_date, sex)
-        conds_j, conds_h, args_j, args_h = [], [], [], []
-        if "name" in ok:
-            n = squash(name)
-            conds_j.append("replace(replace(j.shimei, '　', ''), ' ', '') = ?")
-            args_j.append(n)
-            conds_h.append("(replace(replace(h.kanji_shimei, '　', ''), ' ', '') = ? OR "
-                           "translate(replace(h.furigana_shimei, '　', ''), ?, ?) = ?)")
-            args_h += [n, VOICED, PLAIN, seion(n)]
-        if "address" in ok:
-            a = squash(address)
-            code = addr_codes.town_code(a)
-            norm = addr_codes.normalise(a)
-            conds_j.append(f"j.town_code = ? AND strpos({addr_codes.normalise_sql('j.genjusho')}, ?) > 0")
-            args_j += [code, norm]
-            conds_h.append(f"h.aza_code = ? AND strpos({addr_codes.normalise_sql('h.jusho')}, ?) > 0")
-            args_h += [code, norm]
-        if "birth_date" in ok:
-            d, prec = (birth_date, None) if isinstance(birth_date, dt.date) else parse_partial(str(birth_date))
-            unit = {"Y": "year", "M": "month"}.get(prec)
-            for conds, args, col in ((conds_j, args_j, "j.seinengappi"), (conds_h, args_h, "h.seinengappi")):
-                conds.append(f"date_trunc('{unit}', {col}) = ?" if unit else f"{col} = ?")
-                args.append(d)
-        if sex:
-            conds_j.append("j.seibetsu = ?")
-            args_j.append(sex)
-            conds_h.append("h.seibetsu = ?")
-            args_h.append(sex)
-        duck = getattr(con, "con", con)
-        sql = f"""
-            WITH cur AS ({residency.sql("current", None)}),
-            hcur AS ({residency.sql("honnin_current", None)}),
-            j AS (SELECT atena_no, jumin_code, shimei, seinengappi, seibetsu, genjusho, '住民基本台帳' AS found_in
-                  FROM cur j WHERE {' AND '.join(conds_j)}),
-            h AS (SELECT c.atena_no, h.jumin_code, h.kanji_shimei AS shimei, h.seinengappi, h.seibetsu,
-                         h.jusho AS genjusho, '本人確認情報' AS found_in
-                  FROM hcur h LEFT JOIN cur c ON c.jumin_code = h.jumin_code WHERE {' AND '.join(conds_h)})
-            SELECT coalesce(atena_no, '') AS atena_no, any_value(jumin_code) AS jumin_code, any_value(shimei) AS shimei,
-                   any_value(seinengappi) AS seinengappi, any_value(seibetsu) AS seibetsu,
-                   any_value(genjusho) AS genjusho, string_agg(DISTINCT found_in, '・') AS found_in
-            FROM (SELECT * FROM j UNION ALL SELECT * FROM h)
-            GROUP BY coalesce(atena_no, ''), CASE WHEN atena_no IS NULL THEN jumin_code END
-            ORDER BY 1 LIMIT {int(limit) + 1}"""
-        df = duck.execute(sql, args_j + args_h).fetchdf()
+        df = _matches(engine.backend(con), ok, name, address, birth_date, sex, limit + 1)
         g.records = min(len(df), limit)
         g.persons = [a if a else f"住民票コード:{c}" for a, c in zip(df["atena_no"], df["jumin_code"])][:limit]
         g.flags = (["broad"] if g.records > broad_limit() else []) + enumeration_flags(g.operator, g.persons)

@@ -250,8 +250,6 @@ def exports_recorded(c: Context) -> tuple[str, str]:
 def reconciled(c: Context) -> tuple[str, str]:
     """The last 整合性確認 of each side in the period (from the log) and its open differences
     (from the side's follow-up record beside the store)."""
-    import duckdb
-
     from ..reconcile import SIDES, followup_path
     runs = [e for e in c.in_period() if e.get("action") == "reconcile" and e.get("outcome") == "ok"]
     if not runs:
@@ -265,11 +263,13 @@ def reconciled(c: Context) -> tuple[str, str]:
         n = 0
         p = followup_path(side, c.db) if c.db is not None else None
         if p is not None and p.exists():
-            con = duckdb.connect(str(p), read_only=True)
+            import ibis
+            con = ibis.duckdb.connect(database=str(p), read_only=True)   # the follow-up record, not the registry
             try:
-                n = con.execute("SELECT count(*) FROM problems WHERE resolved_on IS NULL").fetchone()[0]
+                problems = con.table("problems")
+                n = int(problems.filter(problems.resolved_on.isnull()).count().execute())
             finally:
-                con.close()
+                con.disconnect()
         still_open += n
         parts.append(f"{label.split('（')[0]}: 最終 {_day(mine[-1])}、未解消の相違 {n:,}件")
     text = "／".join(parts)
@@ -278,33 +278,46 @@ def reconciled(c: Context) -> tuple[str, str]:
     return OK, text
 
 
-def _query(c: Context, *sql: str) -> list[list]:
-    """Rows of each query over the registry store, read-only."""
-    import duckdb
-    con = duckdb.connect(str(c.db), read_only=True)
+def _query(c: Context, *exprs) -> list[list]:
+    """Rows of each ibis expression (a function of the store's backend) over the registry, read-only."""
+    from .. import engine, store
+    con = store.open_duckdb(c.db)
     try:
-        return [con.execute(q).fetchall() for q in sql]
+        b = engine.backend(con)
+        return [[tuple(r.values()) for r in e(b).to_pyarrow().to_pylist()] for e in exprs]
     finally:
         con.close()
 
 
 def _store_as_of(db: Path) -> dt.date | None:
-    import duckdb
-
-    from .. import residency
-    con = duckdb.connect(str(db), read_only=True)
+    from .. import residency, store
+    con = store.open_duckdb(db)
     try:
         return residency.store_as_of(con)
     finally:
         con.close()
 
 
+def _sent_or_processed(b):
+    s = b.table("sofusaki")
+    return s.group_by(day=s.sent_date.coalesce(s.shori_date)).aggregate(n=s.count())
+
+
+def _unsent(b):
+    s = b.table("sofusaki")
+    return s.aggregate(n=s.sent_date.isnull().sum().fill_null(0))
+
+
+def _purges(b):
+    p = b.table("purge_log")
+    return p.order_by("purged_at").select(day=p.purged_at.date(), record=p.record)
+
+
 def sofusaki_erased(c: Context) -> tuple[str, str]:
     if c.db is None or not c.db.exists():
         return LOOK, "住民記録ストアがない"
     # the clock runs from 送付日, or from 処理年月日 (the day of the 連携) where the row has none
-    rows, [(waiting,)] = _query(c, "SELECT coalesce(sent_date, shori_date), count(*) FROM sofusaki GROUP BY 1",
-                                "SELECT count(*) FROM sofusaki WHERE sent_date IS NULL")
+    rows, [(waiting,)] = _query(c, _sent_or_processed, _unsent)
     today, rule = c.data_date, c.policy.rule("sofusaki_sent")
     overdue = [(n, rule.days_overdue(d, today)) for d, n in rows if d is not None and rule.deadline(d) <= today]
     if overdue:
@@ -333,7 +346,7 @@ def joshu_on_schedule(c: Context) -> tuple[str, str]:
 def purge_records(c: Context) -> tuple[str, str]:
     if c.db is None or not c.db.exists():
         return LOOK, "住民記録ストアがない"
-    [got] = _query(c, "SELECT CAST(purged_at AS DATE), record FROM purge_log ORDER BY purged_at")
+    [got] = _query(c, _purges)
     inside = [(d, r) for d, r in got if c.start <= d <= c.end]
     if not inside:
         return LOOK, f"対象期間の消去記録がない（記録は全体で {len(got)}件）"

@@ -75,16 +75,25 @@ def normalise_py(s: str) -> str:
     return s.replace("ヶ", "ケ").replace("ヵ", "ケ")
 
 
-def normalise_sql(col: str) -> str:
-    """SQL: the normalised form of an address column (see the module doc)."""
-    e = (f"translate(coalesce({col}, ''), '０１２３４５６７８９－−‐―ヶヵ　 ', '0123456789----ケケ')")
+def normalise_expr(col):
+    """ibis: the normalised form of an address column (see the module doc)."""
+    import ibis
+    e = col.fill_null("").translate("０１２３４５６７８９－−‐―ヶヵ　 ", "0123456789----ケケ")
     for i, k in enumerate(KANJI_NUMERALS, start=1):
-        e = f"replace({e}, '{k}丁目', '{i}丁目')"
-    e = f"replace({e}, '十丁目', '10丁目')"
+        e = e.replace(f"{k}丁目", f"{i}丁目")
+    e = e.replace("十丁目", "10丁目")
     for p in PREFIXES:
-        e = f"CASE WHEN starts_with({e}, '{p}') THEN substr({e}, {len(p) + 1}) ELSE {e} END"
-    e = f"regexp_replace({e}, '^(大字|字)', '')"
-    return e
+        e = ibis.ifelse(e.startswith(p), e.substr(len(p)), e)
+    return e.re_replace("^(大字|字)", "")
+
+
+def normalise_sql(col: str) -> str:
+    """DuckDB SQL of :func:`normalise_expr` over column ``col``, for the loader's address matching."""
+    import ibis
+    t = ibis.table({"__c": "string"}, name="__t")
+    sql = str(ibis.to_sql(t.select(n=normalise_expr(t.__c)), dialect="duckdb"))
+    body = sql.strip().split(" ", 1)[1] if sql.strip().startswith("SELECT ") else sql.strip().split("\n", 1)[1]
+    return body.rsplit(' AS "n"', 1)[0].strip().replace('"t0"."__c"', col)
 
 
 def match_sql(relation: str, id_col: str, text_col: str, bases: str = "__town_bases") -> str:

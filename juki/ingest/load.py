@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import atomic, store
+from .. import atomic, engine, store
 from ..codes import address
 from ..codes.era import parse_partial
 from ..errors import JukiError
@@ -247,7 +247,7 @@ def _load_one(con, i: int, f: Path, st: Staged, lay: Layout, cols: list[str], pr
         WITH t AS (SELECT _line, {', '.join(exprs)}, list_filter([{', '.join(errors) or 'NULL'}], x -> x IS NOT NULL)
                    AS _type_errors FROM {_csv(st, cols, rejects=rej)} r {' '.join(joins)})
         SELECT t.*{seq_replace} FROM t {seq_joins}""")
-    ib = store.backend(con)
+    ib = engine.backend(con)
     staged = ib.table(typed)
     ib.create_table(f"__suspect{i}", staged.filter((staged._type_errors.length() > 0) | any_failing(staged, checks))
                     .select("_line", "_type_errors"), temp=True)

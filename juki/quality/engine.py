@@ -13,7 +13,7 @@ from functools import reduce
 
 import pyarrow as pa
 
-from .. import store
+from .. import engine as engines
 from ..layouts import get
 from .base import base
 from .rules import Rule, rules_for
@@ -40,7 +40,7 @@ def failures(t, key: list[str], rules: list[Rule], as_text: bool = True):
 
 def violations_expr(con, table: str, as_of: dt.date, rules: list[Rule] | None = None):
     rules = rules if rules is not None else rules_for(table)
-    return failures(base(store.backend(con), table, as_of), list(get(table).key), rules)
+    return failures(base(engines.backend(con), table, as_of), list(get(table).key), rules)
 
 
 def violations(con, table: str, as_of: dt.date, rules: list[Rule] | None = None) -> pa.Table:
@@ -50,6 +50,6 @@ def violations(con, table: str, as_of: dt.date, rules: list[Rule] | None = None)
 def baseline_counts(con, table: str, as_of: dt.date) -> dict[str, int]:
     """The same rules as one aggregating pass, no pivot (a yardstick for the engine's counts)."""
     rules = rules_for(table)
-    t = base(store.backend(con), table, as_of)
+    t = base(engines.backend(con), table, as_of)
     row = t.aggregate(**{f"r{n}": r.failing(t).sum() for n, r in enumerate(rules)}).to_pyarrow().to_pylist()[0]
     return {r.id: int(row[f"r{n}"] or 0) for n, r in enumerate(rules)}

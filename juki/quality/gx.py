@@ -58,7 +58,8 @@ def _as_sql(b, rule) -> str:
 
     import ibis
     text = str(ibis.to_sql(b.select(ok=rule.ok(b)), dialect="duckdb"))
-    text = " ".join(text.split()[1:]).rsplit(' AS "ok"', 1)[0].replace('"t0".', "")   # words after the first
+    text = re.sub(r"[ \t\n]+", " ", text).strip()        # ASCII blanks only: a literal may hold '　'
+    text = text.split(" ", 1)[1].rsplit(' AS "ok"', 1)[0].replace('"t0".', "")    # after the first word
     return re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
 
 

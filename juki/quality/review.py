@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from .. import atomic, privacy, residency, store
+from .. import atomic, engine, privacy, residency
 from ..errors import JukiError
 from ..layouts import LAYOUTS, get
 from .engine import violations
@@ -146,7 +146,7 @@ class Review:
         lay = get(r.table)
         kcols = list(lay.key)
         cols = [c for c in r.items if c not in kcols]
-        t = store.backend(con).table(r.table)
+        t = engine.backend(con).table(r.table)
         t = t.select(*[t[k].cast("string").name(k) for k in kcols], *cols)
         wanted = reduce(operator.or_, [reduce(operator.and_, [t[k] == v for k, v in zip(kcols, row)]) for row in keys])
         df = t.filter(wanted).order_by(kcols).to_pandas()
@@ -193,7 +193,7 @@ def parse_files(files) -> tuple[str, ...]:
 def review(con, files="jumin,honnin,sofusaki", as_of: dt.date | None = None, use_gx: bool = True) -> Review:
     tables = parse_files(files)
     as_of = residency.reference_date(con, as_of)
-    con = store.backend(con)
+    con = engine.backend(con)
     counts = {t: int(con.table(t).count().execute()) for t in LAYOUTS}
     missing = {t for t, n in counts.items() if n == 0}
     not_evaluated = {}
@@ -307,5 +307,5 @@ def persons_of(con, table: str, keys: list[list[str]]) -> list[str]:
         return [k[0] for k in keys]
     col = 0 if table == "honnin" else 1
     codes = sorted({k[col] for k in keys})
-    j = store.backend(con).table("jumin")
+    j = engine.backend(con).table("jumin")
     return j.filter(j.jumin_code.isin(codes)).select("atena_no").distinct().to_pyarrow().column(0).to_pylist()
