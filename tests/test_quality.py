@@ -268,7 +268,7 @@ def test_summary_names_exactly_the_injected_records(dq_run):
         assert r["failing"] == len(r["keys"]) and r["keys_complete"]
     assert summary["gx"]["jumin"]["success"] is False
     # the review reads back from its folder (what the manager summary uses)
-    from juki.quality.review import Review
+    from juki.quality.outcome import Review
     back = Review.load(res.folder)
     assert back.counts() == {r["rule"]: r["failing"] for r in summary["rules"] if r["failing"]}
 
@@ -299,7 +299,8 @@ def test_nothing_personal_in_any_file_the_run_writes(dq_run, injected):
 def test_review_of_many_failures_completes_and_counts(tmp_path):
     """A first review of real data fails far more rows than GX lists (200): counts, not crashes."""
     from juki import store
-    from juki.quality.review import Review, review
+    from juki.quality.outcome import Review
+    from juki.quality.review import review
     from juki.synth import Params, generate
     tables = generate(Params(residents=40000, seed=9, as_of=AS_OF))
     path = tmp_path / "many.duckdb"

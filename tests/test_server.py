@@ -642,6 +642,9 @@ def test_what_the_analyst_can_read_holds_no_person(inst):
     numbers = re.compile(rb"\d{11,15}")
     # a name as the registry writes it: kanji/kana, an ideographic space, kanji/kana (UTF-8)
     name_like = re.compile(rb"(?:[\xe3-\xe9][\x80-\xbf]{2}){1,8}\xe3\x80\x80(?:[\xe3-\xe9][\x80-\xbf]{2}){1,8}")
+    # names written in juki's own source (doctest examples such as 山田　太郎) are not the registry's,
+    # even when the synthetic city happens to hold someone of that name
+    examples = {m.decode("utf-8", "replace") for p in (ROOT / "juki").rglob("*.py") for m in name_like.findall(p.read_bytes())}
     scanned, hits = 0, []
     for top in tops:
         for f in walk(top):
@@ -661,7 +664,7 @@ def test_what_the_analyst_can_read_holds_no_person(inst):
                     break
             if b[8:12] == b"DUCK" or b[:4] == b"PAR1":
                 hits.append((str(f), "a store"))
-            if any(m.decode("utf-8", "replace") in truth["shimei"] for m in name_like.findall(b)):
+            if any(n in truth["shimei"] and n not in examples for n in (m.decode("utf-8", "replace") for m in name_like.findall(b))):
                 hits.append((str(f), "name"))
     caught(f"analyst scans {scanned} readable files for persons", scanned > 50 and not hits, f"none found {hits[:3]}")
 

@@ -120,7 +120,7 @@ def load_profile(name: str | None) -> ExportProfile:
 def export(table: str, out, db=None, profile: str | None = "default", encoding: str = "utf-8", dates: str = "iso",
            header: str = "ja") -> ExportResult:
     from ..audit import guard
-    from ..quality.review import persons_of
+    from ..quality.drilldown import persons_of
     if table not in LAYOUTS:
         raise JukiError(f"unknown table {table!r}; known: {', '.join(LAYOUTS)}")
     if dates not in DATE_STYLES:

@@ -2,7 +2,7 @@
 each area's status (green / amber / red), trends, the quality follow-up, retention breaches.
 
 Counts only.  The figures of the population come from the analysis store; the others are read
-back from the notebooks of the same report run (:class:`~juki.quality.review.Review`,
+back from the notebooks of the same report run (:class:`~juki.quality.outcome.Review`,
 :class:`~juki.quality.followup.FollowUp`, :class:`~juki.retention.PurgeResult`, the access
 audit's findings, the self-inspection) by the modules that write them.  The same
 :func:`headline` rows head the index page and the manager summary.
