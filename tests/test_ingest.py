@@ -475,19 +475,3 @@ def test_no_reference_date_stops_notebooks_with_one_line(tmp_path, small_tables)
         lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
         assert r.returncode == 2 and len(lines) == 1 and "no reference date" in lines[0] and "juki load" in lines[0], nb
     assert not reports.exists() or list(reports.iterdir()) == []
-
-
-def test_report_on_a_missing_store_changes_nothing(tmp_path, small_db):
-    from juki.reports.report import build
-    reports = tmp_path / "reports"
-    folder, ok = build(AS_OF, db=str(small_db), reports_dir=reports)
-    assert ok
-    index = (folder / "index.html").read_bytes()
-    before = sorted(p.name for p in reports.iterdir())
-    assert AS_OF.isoformat() in before
-    r = subprocess.run([sys.executable, "-m", "juki", "report", "--as-of", AS_OF.isoformat(), "--db",
-                        str(tmp_path / "nonexistent.duckdb")], capture_output=True, text=True,
-                       env={**os.environ, "JUKI_REPORTS": str(reports)})
-    assert r.returncode == 2 and "no store" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert sorted(p.name for p in reports.iterdir()) == before
-    assert (folder / "index.html").read_bytes() == index

@@ -167,3 +167,15 @@ def test_pages_are_publishable(months):
         assert not ids, f"{p.name}: rule IDs shown instead of their Japanese names: {ids[:3]}"
     summary = (folder / "04_manager_summary" / "04_manager_summary.html").read_text(encoding="utf-8")
     assert "12か月の推移" in summary and summary.count("data:image/png;base64") >= 1
+
+
+def test_report_on_a_missing_store_changes_nothing(months, tmp_path):
+    reports = tmp_path / "reports"
+    shutil.copytree(months["reports"], reports)
+    folder = reports / D2.isoformat()
+    index = (folder / "index.html").read_bytes()
+    before = sorted(p.name for p in reports.iterdir())
+    r = juki("report", "--as-of", D2, "--db", tmp_path / "nonexistent.duckdb", env={"JUKI_REPORTS": str(reports)})
+    assert r.returncode == 2 and "no store" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in reports.iterdir()) == before
+    assert (folder / "index.html").read_bytes() == index

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -421,14 +422,25 @@ CHECKS: list[Check] = [
 _TWELVE = re.compile(rb"(?<![0-9])([0-9]{12})(?![0-9])")
 
 
+def _files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, in order; a folder that vanishes meanwhile (a report run
+    renaming its notebooks' folders) is passed over, and so is a report still being built
+    (``.<date>.building-<pid>``: it is scanned once it is in place)."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if ".building-" not in d)
+        out += [Path(root) / f for f in files]
+    return sorted(out)
+
+
 def scan_for_numbers(folder: Path) -> tuple[dict, int]:
     """Files under ``folder`` holding a valid 12-digit individual number: {relative path: count}."""
     from ..codes import kojin_bango
     hits, scanned = {}, 0
     if not folder.exists():
         return hits, 0
-    for p in sorted(folder.rglob("*")):
-        if not p.is_file() or p.suffix.lower() not in SCANNED:
+    for p in _files(folder):
+        if p.suffix.lower() not in SCANNED:
             continue
         scanned += 1
         try:

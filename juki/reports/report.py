@@ -32,6 +32,23 @@ REPORTS = [
 ]
 #: Notebooks only some operators run in the report (others skip them, and the index says so).
 ONLY_FOR = {"06_self_inspection": "self_inspection"}
+#: How the report runs: phases one after another; within a phase, lanes side by side (each lane's
+#: notebooks one after another).  The statistics take longest, so the other readers of the store
+#: run beside them; the audits then see every run of the report in the log; the summary is last.
+PHASES = [
+    [["02_population_statistics"], ["00_overview", "01_data_quality", "03_retention_purge"]],
+    [["05_access_audit"], ["06_self_inspection"]],
+    [["04_manager_summary"]],
+]
+
+
+def workers() -> int:
+    """Lanes run at once: ``JUKI_REPORT_WORKERS``, else 2 where the machine has 2 cores or more."""
+    try:
+        n = int(os.environ.get("JUKI_REPORT_WORKERS", "0"))
+    except ValueError:
+        raise JukiError("JUKI_REPORT_WORKERS: give a whole number") from None
+    return n if n > 0 else min(2, os.cpu_count() or 1)
 
 
 def precheck(db) -> None:
@@ -85,20 +102,34 @@ def _run_all(as_of, db, work: Path, entries: list, skipped: list, progress) -> b
     from .runner import resolve, spec
     if progress:
         progress.line(f"report {as_of}: publishing the analysis store")
+    from concurrent.futures import ThreadPoolExecutor
     analysis = paths.analysis_db(store.db_path(db) if db else None)
     publish(db=db, as_of=as_of, out=analysis)
+    titles = dict(REPORTS)
+    done = {}
+
+    def lane(notebooks):
+        for nb in notebooks:
+            if nb in ONLY_FOR and not guard.has_role(ONLY_FOR[nb]):
+                continue
+            if progress:
+                progress.line(f"report {as_of}: {titles[nb]} ({nb})")
+            params = {"01_data_quality": [("record_followup", "true")], "03_retention_purge": [("dry_run", "true")]}.get(nb, [])
+            # the log is audited up to the day the report is made (its period ends today, not on as_of)
+            extra = {} if nb in ("05_access_audit", "06_self_inspection") else {"as_of": as_of.isoformat(),
+                                                                              "report_dir": str(work)}
+            nb_db = str(analysis) if spec(resolve(nb)).store == "analysis" else db
+            done[nb] = run_notebook(nb, params, db=nb_db, reports_dir=work, folder_name=nb, extra=extra)
+
+    with ThreadPoolExecutor(max_workers=workers()) as pool:
+        for phase in PHASES:
+            for f in [pool.submit(lane, lanes) for lanes in phase]:
+                f.result()
     for nb, title in REPORTS:
-        if nb in ONLY_FOR and not guard.has_role(ONLY_FOR[nb]):
+        if nb in done:
+            entries.append((nb, title, done[nb]))
+        else:
             skipped.append((nb, title))
-            continue
-        if progress:
-            progress.line(f"report {as_of}: {title} ({nb})")
-        params = {"01_data_quality": [("record_followup", "true")], "03_retention_purge": [("dry_run", "true")]}.get(nb, [])
-        # the log is audited up to the day the report is made (its period ends today, not on as_of)
-        extra = {} if nb in ("05_access_audit", "06_self_inspection") else {"as_of": as_of.isoformat(),
-                                                                          "report_dir": str(work)}
-        nb_db = str(analysis) if spec(resolve(nb)).store == "analysis" else db
-        entries.append((nb, title, run_notebook(nb, params, db=nb_db, reports_dir=work, folder_name=nb, extra=extra)))
     return all(r.ok for _, _, r in entries)
 
 

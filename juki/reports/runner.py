@@ -209,8 +209,10 @@ def execute(sp: Spec, folder: Path, values: dict) -> str | None:
     from .quiet import kernel_manager_class, quiet_kernels
     try:
         with quiet_kernels():
+            # the kernel starts in the run folder; not Papermill's cwd=, which changes this whole
+            # process's directory (a report runs notebooks side by side, in threads)
             pm.execute_notebook(str(sp.path), str(folder / "output.ipynb"), parameters=values,
-                                kernel_name=_kernel(), cwd=str(folder), progress_bar=False,
+                                kernel_name=_kernel(), resources={"metadata": {"path": str(folder)}}, progress_bar=False,
                                 log_output=False, request_save_on_cell_execute=False,
                                 kernel_manager_class=kernel_manager_class())
     except pm.PapermillExecutionError as e:

@@ -140,6 +140,7 @@ class _Ranges:
         self.h = _highs_model(sparse.csc_matrix(np.asarray(A, dtype=float)), b)
         self.n = n
         self.idx = np.arange(n, dtype=np.int32)
+        self.solutions: list = []        # every optimum found: a release the attacker cannot rule out
 
     def _opt(self, c) -> float | None:
         self.h.changeColsCost(self.n, self.idx, np.asarray(c, dtype=float))
@@ -147,12 +148,19 @@ class _Ranges:
         import highspy
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
+        self.solutions.append(np.asarray(self.h.getSolution().col_value))
         return self.h.getInfo().objective_function_value
 
     def range(self, c) -> tuple[float, float]:
+        return self.low(c), self.high(c)
+
+    def low(self, c) -> float:
         lo = self._opt(c)
+        return 0.0 if lo is None else lo
+
+    def high(self, c) -> float:
         hi = self._opt(-np.asarray(c, dtype=float))
-        return (0.0 if lo is None else lo), (float("inf") if hi is None else -hi)
+        return float("inf") if hi is None else -hi
 
 
 def _quiet_highs(highspy):
@@ -198,10 +206,19 @@ def protected(true: int, lo: float, hi: float, p: int, threshold: int) -> bool:
     >>> protected(1, 0, 3, 2, 2), protected(1, 0, 2, 2, 2), protected(2, 1, 6, 2, 2), protected(40, 37, 44, 2, 2)
     (True, False, False, True)
     """
-    eps = 1e-6
-    if lo > max(0, true - p) + eps or hi < true + p - eps:
-        return False
-    return not (1 <= true <= threshold and lo > eps)
+    return _low_ok(true, lo, p, threshold) and _high_ok(true, hi, p)
+
+
+_EPS = 1e-6
+
+
+def _low_ok(true: int, lo: float, p: int, threshold: int) -> bool:
+    """The lower end of the attacker's range leaves the cell protected (0 open for a small cell)."""
+    return lo <= max(0, true - p) + _EPS and not (1 <= true <= threshold and lo > _EPS)
+
+
+def _high_ok(true: int, hi: float, p: int) -> bool:
+    return hi >= true + p - _EPS
 
 
 def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> tuple[int, list, list]:
@@ -217,16 +234,38 @@ def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> t
     programs, safe, disclosed = 0, set(), []
     todo = [int(i) for i in np.flatnonzero(hid)]
     model = None
+    # witnesses: every optimum of any program is a release consistent with what is published (and
+    # stays one when less is published), so the range of every cell over them is inside its true
+    # range; a cell whose witnessed range already leaves it protected needs no program of its own
+    wlo, whi = val.copy(), val.copy()
+
+    def witnessed():
+        for x in model.solutions:
+            v = A @ x
+            np.minimum(wlo, v, out=wlo)
+            np.maximum(whi, v, out=whi)
+        model.solutions.clear()
+
     while todo:
         i = todo.pop(0)
-        pub = ~hid
-        if model is None:
-            model = _Ranges(A[pub], val[pub])
-        lo, hi = model.range(A[i])
-        programs += 2
-        if protected(int(val[i]), lo, hi, p, threshold):
+        true = int(val[i])
+        lo, hi = wlo[i], whi[i]
+        if not _low_ok(true, lo, p, threshold) or not _high_ok(true, hi, p):
+            if model is None:
+                model = _Ranges(A[~hid], val[~hid])
+            if not _low_ok(true, lo, p, threshold):
+                lo = model.low(A[i])
+                programs += 1
+                witnessed()
+            if _low_ok(true, lo, p, threshold) and not _high_ok(true, max(hi, whi[i]), p):
+                hi = model.high(A[i])
+                programs += 1
+                witnessed()
+            hi = max(hi, whi[i])
+        if protected(true, lo, hi, p, threshold):
             safe.add(i)
             continue
+        pub = ~hid
         cand = np.flatnonzero(pub & (A @ A[i] > 0))
         if not fix or not len(cand):
             disclosed.append((cells[i], val[i], lo, hi))
