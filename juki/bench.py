@@ -97,8 +97,8 @@ STEPS = (
     # latency through the OS boundary and the witness's cost per log entry (juki/benchboundary.py)
     Step("boundary", "the OS boundary (root)", lambda c: [sys.executable, "-m", "juki.benchboundary", c.residents]),
 )
-NAMES = [s.name for s in STEPS] + ["load"]
-DEFAULT = [n for n in NAMES if n != "boundary"]
+NAMES = [s.name for s in STEPS] + ["load", "engines"]
+DEFAULT = [n for n in NAMES if n not in ("boundary", "engines")]
 
 
 def measure(cmd: list, env: dict) -> tuple[dict, str]:
@@ -172,6 +172,8 @@ def run_bench(a) -> int:
         raise JukiError(f"unknown bench step(s) {', '.join(bad)}; known: {', '.join(NAMES)}")
     env = {**os.environ, "JUKI_REPORTS": str(folder / "reports"), "JUKI_OPLOG": str(folder / "oplog.jsonl"),
            "JUKI_ANALYSIS_DB": str(folder / "bench-analysis.duckdb"), "GX_ANALYTICS_ENABLED": "false"}
+    from . import engine as engine_mod
+    engines = [engine_mod.choose(e) for e in (getattr(a, "engine", None) or "duckdb").split(",") if e.strip()]
     results = _read(folder / "results.json")
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
@@ -192,6 +194,15 @@ def run_bench(a) -> int:
                 entry["steps"][step.name]["result"] = json.loads(last)
             _say(n, step.what, r)
             _save(folder, results)
+        if "engines" in want:
+            for eng in engines:
+                for what, cmd in (("review", [sys.executable, "-m", "juki.bench", "engine-review", c.db, eng]),
+                                  ("statistics", [sys.executable, "-m", "juki.bench", "engine-stats", c.analysis, eng])):
+                    r, out = measure(cmd, env)
+                    last = out.strip().splitlines()[-1] if out.strip() else "{}"
+                    entry["steps"][f"{what}_{eng}"] = {**r, **per_resident(r, n), "result": json.loads(last)}
+                    _say(n, f"{what} of the 本人確認情報 on {eng}" if what == "review" else f"statistics on {eng}", r)
+                    _save(folder, results)
         if "load" in want:
             for size in [r for r in rows if r not in loaded]:
                 src = folder / f"bench-load-{size}.csv"
@@ -265,6 +276,12 @@ def main(argv: list[str]) -> int:
         if len(argv) == 2 and argv[0] == "linked-audit":
             print(json.dumps(linked_audit(Path(argv[1])), ensure_ascii=False))
             return 0
+        if len(argv) == 3 and argv[0] == "engine-review":
+            print(json.dumps(engine_review(Path(argv[1]), argv[2]), ensure_ascii=False))
+            return 0
+        if len(argv) == 3 and argv[0] == "engine-stats":
+            print(json.dumps(engine_stats(Path(argv[1]), argv[2]), ensure_ascii=False))
+            return 0
         if len(argv) == 2 and argv[0] == "ckm-utility":
             print(json.dumps(ckm_utility(Path(argv[1])), ensure_ascii=False, default=str))
             return 0
@@ -275,6 +292,94 @@ def main(argv: list[str]) -> int:
           file=sys.stderr)
     return 2
 
+
+
+def _jvm_peak_mib() -> float | None:
+    """The Spark driver JVM's peak resident memory (a child of this process: VmHWM)."""
+    try:
+        from pyspark.sql import SparkSession
+        s = SparkSession.getActiveSession()
+        pid = s.sparkContext._gateway.java_process.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except Exception:
+        return None
+    return None
+
+
+def engine_review(db: Path, engine: str) -> dict:
+    """The review of the 本人確認情報 (a prefecture's file) on ``engine``: Spark reads it as Parquet
+    written from the store first (timed apart: a prefecture keeps its data where Spark reads it)."""
+    import tempfile
+
+    from . import engine as engines
+    from . import store
+    from .quality.review import review
+    out = {"engine": engine}
+    con = store.connect(db)
+    try:
+        as_of = dt.date.fromisoformat(AS_OF)
+        persons = int(con.table("honnin").jumin_code.nunique().execute())
+        rows = int(con.table("honnin").count().execute())
+        if engine == "duckdb":
+            t0 = time.perf_counter()
+            rv = review(con, "honnin", as_of, use_gx=False)
+            out["review_s"] = round(time.perf_counter() - t0, 1)
+    finally:
+        con.disconnect()
+    if engine == "spark":
+        with tempfile.TemporaryDirectory(prefix=".bench-spark-", dir=db.parent) as tmp:
+            t0 = time.perf_counter()
+            store.to_parquet(db, tmp)
+            out["parquet_s"] = round(time.perf_counter() - t0, 1)
+            t0 = time.perf_counter()
+            sp = engines.spark_backend(tmp)
+            out["spark_start_s"] = round(time.perf_counter() - t0, 1)
+            t0 = time.perf_counter()
+            rv = review(sp, "honnin", as_of, use_gx=False)
+            out["review_s"] = round(time.perf_counter() - t0, 1)
+            out["jvm_peak_mib"] = _jvm_peak_mib()
+    out.update(persons=persons, rows=rows, rules=len(rv.rules()), failing_rows=int(sum(rv.counts().values())),
+               rules_s=rv.timings.get("rules_s"))
+    return out
+
+
+def engine_stats(analysis_db: Path, engine: str) -> dict:
+    """The survey's tables and the population tables of the publication's date on ``engine`` (no
+    disclosure audit: that is numpy over the tables, the same on both)."""
+    import tempfile
+
+    from . import engine as engines
+    from .analysis.store import TABLES, Analysis
+    from .stats import official, population
+    a = Analysis(analysis_db)
+    out = {"engine": engine}
+    try:
+        if engine == "spark":
+            tmp = tempfile.mkdtemp(prefix=".bench-spark-", dir=analysis_db.parent)
+            t0 = time.perf_counter()
+            a.to_parquet(tmp)
+            out["parquet_s"] = round(time.perf_counter() - t0, 1)
+            t0 = time.perf_counter()
+            a = Analysis.over(engines.spark_backend(tmp, tables=TABLES), a.meta)
+            out["spark_start_s"] = round(time.perf_counter() - t0, 1)
+        ref = a.as_of
+        t0 = time.perf_counter()
+        tables = [*official.all_survey(a, ref.year), population.population_by_area(a, ref),
+                  official.single_ages(a, ref), official.three_bands(a, ref)[0], official.household_sizes(a, ref),
+                  official.monthly_towns(a, ref.replace(month=1, day=1), ref)]
+        out["tables_s"] = round(time.perf_counter() - t0, 1)
+        out["cells"] = int(sum(t.values(published=False).size for t in tables))
+        out["residents"] = int(a.stock(ref).count().execute())
+        if engine == "spark":
+            out["jvm_peak_mib"] = _jvm_peak_mib()
+            import shutil as _sh
+            _sh.rmtree(tmp, ignore_errors=True)
+    finally:
+        if engine == "duckdb":
+            a.close()
+    return out
 
 
 def linked_audit(analysis_db: Path) -> dict:

@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", default=None, help="comma-separated steps (default: all)")
     s.add_argument("--rows", default=None, help="with the load step: export sizes to load (default 500000)")
     s.add_argument("--db", default=None, help="store for the benchmark (default: bench/bench.duckdb)")
+    s.add_argument("--engine", default="duckdb", help="with the step 'engines': duckdb, spark or both (duckdb,spark)")
     return p
 
 
@@ -375,7 +376,7 @@ def cmd_table(a) -> int:
 
 def cmd_serve_tables(a) -> int:
     from .tableservice import serve
-    return serve()
+    return serve(main)
 
 
 def cmd_explore(a) -> int:

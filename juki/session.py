@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
+from .audit import runfolder
 
-_STATE: dict = {"run_dir": None}
+_STATE: dict = {}
 
 
 def run_dir() -> Path | None:
     """The run folder of the notebook being run by ``juki run`` (None elsewhere)."""
-    return _STATE.get("run_dir")
+    return runfolder.run_dir()
 
 
 def interactive_dir() -> Path:
@@ -74,11 +75,11 @@ def begin(db=None, run_dir=None, operator=None, as_of=None, needs_store: bool = 
     reference date must be one it publishes."""
     from .audit import guard
     from .errors import JukiError
-    _STATE["run_dir"] = Path(run_dir) if run_dir else None
+    runfolder.set_run_dir(run_dir)
     op = guard.current()
     if operator and operator != op.id:
         raise JukiError(f"this kernel runs as operator {op.id}, not {operator}")
-    s = Session(db=db, run_dir=_STATE["run_dir"], operator=op, extra=extra)
+    s = Session(db=db, run_dir=runfolder.run_dir(), operator=op, extra=extra)
     if store == "analysis":
         from .analysis.store import Analysis
         s.analysis = Analysis(db)

@@ -42,14 +42,15 @@ def peer_account(sock: socket.socket) -> str:
         return f"uid:{uid}"
 
 
-def handle(account: str, args: list) -> dict:
-    """Answer one request as ``juki table ARGS`` run by ``account``: {"ok", "out" | "error"}."""
-    from . import cli, server
+def handle(account: str, args: list, run) -> dict:
+    """Answer one request as ``juki table ARGS`` run by ``account`` through ``run`` (the command
+    line's ``main``, handed in by ``juki serve-tables``): {"ok", "out" | "error"}."""
+    from . import server
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args) or len(args) > 40:
         return {"ok": False, "error": "a request is the argument list of 'juki table'"}
     out, err = io.StringIO(), io.StringIO()
     with server.acting_for(account), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = cli.main(["table", "--format", "json", *args])
+        rc = run(["table", "--format", "json", *args])
     if rc != 0:
         lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
         return {"ok": False, "error": (lines[-1] if lines else f"exit {rc}").removeprefix("juki: error: ")}
@@ -62,14 +63,14 @@ class _Handler(socketserver.StreamRequestHandler):
         line = self.rfile.readline(MAX_REQUEST)
         try:
             req = json.loads(line)
-            res = handle(account, req.get("args"))
+            res = handle(account, req.get("args"), self.server.run)
         except (ValueError, AttributeError):
             res = {"ok": False, "error": "a request is one JSON line {\"args\": [...]}"}
         self.wfile.write((json.dumps(res, ensure_ascii=False) + "\n").encode())
 
 
-def serve(path: Path | None = None) -> int:
-    """Listen until stopped (the service account only)."""
+def serve(run, path: Path | None = None) -> int:
+    """Listen until stopped (the service account only), answering each request with ``run``."""
     from .server import installation
     inst = installation()
     if inst is None:
@@ -85,6 +86,7 @@ def serve(path: Path | None = None) -> int:
         srv = socketserver.UnixStreamServer(str(p), _Handler)
     finally:
         os.umask(old)
+    srv.run = run
     print(f"juki table service on {p}", flush=True)
     try:
         srv.serve_forever()

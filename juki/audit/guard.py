@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import identity, oplog, roles
+from . import identity, oplog, roles, runfolder
 from .roles import Refused
 
 EVENTS = "audit_events.jsonl"
@@ -39,8 +39,7 @@ class Guard:
 
 def _emit(action, target, *, operator, os_user, role, params, records, outcome, number_accessed, detail,
           persons=None, flags=None):
-    from .. import session
-    run_dir = session.run_dir()
+    run_dir = runfolder.run_dir()
     event = dict(action=action, target=target, operator=operator, os_user=os_user, role=role, params=params or {},
                  records=records, outcome=outcome, number_accessed=number_accessed, detail=detail,
                  persons=sorted({str(p) for p in persons}) if persons is not None else None, flags=flags or [])
@@ -117,8 +116,7 @@ def has_role(action: str) -> bool:
 @contextlib.contextmanager
 def entry(action: str, target: str, params: dict | None = None, number_accessed: bool = False,
           allowed=None, flag: str | None = None):
-    from .. import session
-    if session.run_dir() is None:
+    if runfolder.run_dir() is None:
         oplog.check_ready()           # a use that could not be logged does not happen
     op, account = identify(action, target, params, flag)
     needed = allowed_roles(action, allowed)
