@@ -299,7 +299,7 @@ def _jvm_peak_mib() -> float | None:
     try:
         from pyspark.sql import SparkSession
         s = SparkSession.getActiveSession()
-        pid = s.sparkContext._gateway.java_process.pid
+        pid = s.sparkContext._gateway.proc.pid          # pyspark's launch_gateway keeps the JVM's Popen
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return round(int(line.split()[1]) / 1024, 1)

@@ -46,7 +46,7 @@ print(json.dumps({"n": len(ts), "median_ms": round(statistics.median(ts), 1), "p
 WITNESS = r'''
 import json, os, sys, time, tempfile
 from pathlib import Path
-from juki.audit import oplog
+from juki.log import oplog
 n = int(sys.argv[1])
 d = Path(tempfile.mkdtemp(dir=os.environ["HOME"]))
 def run(path):

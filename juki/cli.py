@@ -255,8 +255,8 @@ def cmd_report(a) -> int:
 
 def cmd_search(a) -> int:
     from . import store
-    from .audit import guard
-    from .audit.search import search
+    from .access import guard
+    from .search import search
     guard.require("search", "jumin+honnin")     # the role first: one line naming the search, logged
     con = store.connect(a.db)
     df = search(con, name=a.name, address=a.address, birth_date=a.birth_date, sex=a.sex)
@@ -265,7 +265,7 @@ def cmd_search(a) -> int:
 
 
 def cmd_load(a) -> int:
-    from .audit import guard
+    from .access import guard
     from .ingest import load_files
     guard.identify("load", "store", flag=a.operator)
     reports = load_files(a.paths, table=a.table, db=a.db, encoding=a.encoding, replace=a.replace,
@@ -279,7 +279,7 @@ def cmd_load(a) -> int:
 
 def cmd_reconcile(a) -> int:
     from . import outputs
-    from .audit import guard
+    from .access import guard
     from .reconcile import reconcile
     guard.identify("reconcile", a.side, flag=a.operator)
     folder = outputs.target(a.out) if a.out else None
@@ -303,7 +303,7 @@ def cmd_reconcile(a) -> int:
 
 
 def cmd_export(a) -> int:
-    from .audit import guard
+    from .access import guard
     from .ingest import export
     guard.identify("export", a.table, flag=a.operator)
     res = export(a.table, a.out, db=a.db, profile=a.profile, encoding=a.encoding, dates=a.dates, header=a.header)
@@ -313,7 +313,7 @@ def cmd_export(a) -> int:
 
 
 def cmd_purge(a) -> int:
-    from .audit import guard
+    from .access import guard
     from .retention import apply, load, plan
     op = guard.identify("purge", "retention", flag=a.operator)[0]
     if a.policy:
@@ -347,8 +347,8 @@ def cmd_purge(a) -> int:
 
 
 def cmd_publish(a) -> int:
+    from .access import guard
     from .analysis.publish import publish
-    from .audit import guard
     guard.identify("publish_analysis", "analysis", flag=a.operator)
     res = publish(db=a.db, as_of=a.as_of, out=a.out)
     print(f"published {res['path']} as of {res['as_of']} ({res['persons']:,} persons, reference dates "
@@ -381,8 +381,8 @@ def cmd_serve_tables(a) -> int:
 
 def cmd_explore(a) -> int:
     from . import tables
+    from .access import guard
     from .analysis.explore_app import serve
-    from .audit import guard
     if not tables.remote():       # in an installation the service identifies the analyst at the first query
         guard.identify("explore", "explorer", flag=a.operator)
     return serve(port=a.port, analysis_db=a.analysis_db, open_browser=not a.no_browser)
@@ -390,14 +390,15 @@ def cmd_explore(a) -> int:
 
 def cmd_audit(a) -> int:
     from . import store
-    from .audit import guard, oplog
+    from .access import guard
+    from .log import oplog
     if a.what == "verify":
         guard.require("audit_verify", "oplog")
         ok, msg = oplog.verify(witness=store.recorded_log_head(a.db))
         print(("ok: " if ok else "juki: audit: TAMPERED: ") + msg, file=sys.stdout if ok else sys.stderr)
         return 0 if ok else 1
     if a.what in ("person", "operator"):
-        from .audit.review import uses_of_operator, uses_of_person
+        from .audit.access_audit import uses_of_operator, uses_of_person
         if not a.subject:
             raise JukiError(f"audit {a.what} needs a {'宛名番号' if a.what == 'person' else 'operator id'}")
         params = None
@@ -436,7 +437,7 @@ def cmd_audit(a) -> int:
         if not a.reason:
             raise JukiError("audit acknowledge needs --reason (what happened to the log)")
         op, account = guard.identify("audit_prune", "oplog", flag=a.operator)
-        from .audit import roles
+        from .access import roles
         roles.check(op, "audit acknowledge", roles.needs("audit_prune"))
         e = oplog.acknowledge(a.reason, operator=op.id, os_user=account)
         print(f"recorded the break as entry seq {e['seq']}")
@@ -466,7 +467,7 @@ def cmd_followup(a) -> int:
 
 def cmd_review(a) -> int:
     from . import engine, residency, store
-    from .audit import guard
+    from .access import guard
     from .quality.review import review
     eng = engine.choose(a.engine)
     guard.identify("review", a.files, params={"engine": eng}, flag=a.operator)
@@ -539,17 +540,18 @@ def _installation_checks(a) -> None:
     inst = installation()
     if inst is None:
         return
-    from .audit import guard
+    from .access import guard
     for opt in _PATH_OPTIONS:
         if getattr(a, opt, None):
             guard.refuse(a.command, "cli", f"--{opt.replace('_', '-')} is not accepted in an installation: it uses "
                          f"its own stores and configuration under {inst.prefix}", {opt: str(getattr(a, opt))[:200]})
     if inst.is_service() and a.command != "audit":
-        from .audit import configwatch, oplog
+        from .access import configwatch
+        from .log import oplog
         from .server import caller
         oplog.check_ready()         # a damaged, rolled-back or unwitnessed log: nothing happens (audit excepted)
         configwatch.check(caller()[0])
-        from .audit import grants
+        from .access import grants
         grants.record(caller()[0])  # role grants, changes and revocations, whatever their source
     if a.command == "publish-analysis" and a.out:
         guard.refuse(a.command, "cli", "--out is not accepted by publish-analysis in an installation: the analysis "
@@ -569,7 +571,7 @@ def _main(argv=None) -> int:
         a = build_parser().parse_args(argv)
         _installation_checks(a)
         if a.operator or os.environ.get("JUKI_OPERATOR"):
-            from .audit import guard
+            from .access import guard
             guard.identify(a.command, "cli", flag=a.operator)  # refuses and logs the attempt
         return COMMANDS[a.command](a)
     except JukiError as e:

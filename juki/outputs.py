@@ -15,7 +15,7 @@ anything appeared there meanwhile; its full path and SHA-256 go into the log ent
 >>> check_name("../data/oplog.jsonl")   # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-juki.audit.roles.Refused: --out '../data/oplog.jsonl': give a plain file name ...
+juki.access.roles.Refused: --out '../data/oplog.jsonl': give a plain file name ...
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 
 from . import atomic, paths
-from .audit.roles import Refused
+from .access.roles import Refused
 from .errors import JukiError
 
 STDOUT = "-"
@@ -44,7 +44,7 @@ def target(out: str, account: str | None = None) -> Path | None:
         return None
     inst = installation()
     if inst is not None:
-        from .audit.identity import os_account
+        from .access.identity import os_account
         who = account or os_account()[0]
         folder = atomic.private_dir(paths.exports() / re.sub(r"[^0-9A-Za-z_.-]", "_", who))
         return folder / check_name(out)

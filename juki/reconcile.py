@@ -113,7 +113,7 @@ def reconcile(files, side: str, as_of: dt.date | None = None, db=None, encoding:
               profile: str | None = None, out=None, record: bool = True) -> Result:
     """Compare the registry's 本人確認情報 with the other side's copy (``files``; none for
     ``kizon``), log it with the persons touched, record the follow-up, and write ``out``."""
-    from .audit import guard
+    from .access import guard
     if side not in SIDES:
         raise JukiError(f"--side must be one of {', '.join(SIDES)} (got {side!r})")
     if side == "kizon" and files:

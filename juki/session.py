@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
-from .audit import runfolder
+from .access import runfolder
 
 _STATE: dict = {}
 
@@ -30,8 +30,8 @@ def run_dir() -> Path | None:
 
 def interactive_dir() -> Path:
     """Where a notebook opened by hand writes: ``reports/interactive/<account>/<date-time>/``."""
+    from .access.identity import os_account
     from .atomic import private_dir
-    from .audit.identity import os_account
     if "interactive_dir" not in _STATE:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         _STATE["interactive_dir"] = paths.reports() / "interactive" / os_account()[0] / stamp
@@ -63,7 +63,7 @@ class Session:
 
     def may(self, action: str) -> bool:
         """Whether the operator holds a role of ``action`` (e.g. ``below_floor``)."""
-        from .audit import guard
+        from .access import guard
         return guard.has_role(action)
 
 
@@ -73,7 +73,7 @@ def begin(db=None, run_dir=None, operator=None, as_of=None, needs_store: bool = 
 
     ``store="analysis"``: the notebook reads the analysis store (``db`` is its path) and the
     reference date must be one it publishes."""
-    from .audit import guard
+    from .access import guard
     from .errors import JukiError
     runfolder.set_run_dir(run_dir)
     op = guard.current()

@@ -90,7 +90,7 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = True):
     that may open it (analysts may not: they read the analysis store)."""
     import ibis
 
-    from .audit import guard
+    from .access import guard
     path = db_path(db)
     guard.require("open_registry", path.name)
     if not path.exists():
@@ -140,7 +140,7 @@ def meta(con, schema: str | None = None) -> dict:
 
 def recorded_log_head(db=None) -> dict | None:
     """The operation log's head (seq, hash) the store recorded when it was last written: the
-    witness :func:`juki.audit.oplog.verify` checks the log against (None without a store)."""
+    witness :func:`juki.log.oplog.verify` checks the log against (None without a store)."""
     path = db_path(db)
     if not path.exists():
         return None
@@ -207,11 +207,11 @@ def _log_head():
     """The operation log's head, recorded with every store write (a witness outside the log).
     A store written before anything was logged starts the log, so even the first store records
     a head."""
-    from .audit import oplog
+    from .log import oplog
     try:
         h = oplog.head()
         if h is None:
-            from .audit.identity import os_account
+            from .access.identity import os_account
             oplog.append("log_start", "oplog", operator="", os_user=os_account()[0], role="",
                          detail="the operation log starts with the first store")
             h = oplog.head()
@@ -364,7 +364,7 @@ def registry(engine: str | None = None, db=None, source=None):
     if source:
         yield spark_backend(source)
         return
-    from .audit import guard
+    from .access import guard
     path = db_path(db)
     guard.require("open_registry", path.name)
     if not path.exists():

@@ -28,7 +28,7 @@ os.environ["JUKI_OPLOG"] = str(_DATA / "oplog.jsonl")
 os.environ["JUKI_OPERATORS"] = str(_DATA / "operators.toml")
 os.environ["JUKI_REPORTS"] = str(_DATA / "reports")
 
-from juki.audit.identity import os_account  # noqa: E402
+from juki.access.identity import os_account  # noqa: E402
 
 ME = os_account()[0]
 

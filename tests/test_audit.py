@@ -11,11 +11,12 @@ import duckdb
 import pytest
 
 from juki import store
-from juki.audit import oplog, roles
-from juki.audit.review import AccessAudit, uses_of_person
-from juki.audit.search import search
+from juki.access import roles
+from juki.audit.access_audit import AccessAudit, uses_of_person
+from juki.log import oplog
 from juki.reports.html import external_references
 from juki.reports.runner import run_notebook
+from juki.search import search
 
 from .conftest import AS_OF, ME
 
@@ -77,7 +78,7 @@ def test_search_covers_both_files_and_flags_broad_searches(log, act_as, db):
     e = oplog.entries(log)[-1]
     assert e["outcome"] == "ok" and e["persons"] and e["params"]["facts"] == ["name", "birth_date"]
     town_name = re.sub(r"^千葉県松戸市", "", addr)[:4]
-    from juki.audit import search as search_module
+    from juki import search as search_module
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(search_module, "broad_limit", lambda: 0)      # any hit is "broad" now
         many = search(store.connect(db), address=addr.split("番")[0], birth_date=str(birth)[:4])
@@ -165,7 +166,7 @@ def test_quarantined_raw_lines_are_erased_after_ninety_days(log, db):
 
 def test_a_disclosure_request_is_recorded_and_linked_to_its_answer(capsys):
     """開示請求: recorded as it comes in, answered by `audit person --request`, counted by the audit."""
-    from juki.audit.review import AccessAudit
+    from juki.audit.access_audit import AccessAudit
     from juki.cli import main
     assert main(["audit", "request", "--kind", "開示請求", "--channel", "窓口", "--handler", "市民課 A"]) != 0
     assert "--subject" in capsys.readouterr().err

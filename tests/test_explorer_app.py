@@ -149,7 +149,7 @@ def test_the_explorer_app_follows_every_widget(page, server):
 
 
 def test_every_explorer_query_is_logged_without_numbers(page):
-    from juki.audit import oplog
+    from juki.log import oplog
     entries = [e for e in oplog.entries() if e["action"] == "table"]
     assert len(entries) >= 6
     # the widget test's last table (a kernel Voilà preheats logs its own default table too,

@@ -58,7 +58,7 @@ def test_failed_cell_marks_run_failed(tmp_path, small_db, monkeypatch):
     # a broken copy under an installed name (only installed names with roles in permissions.toml run)
     nbformat.write(nb, home / "notebooks" / "05_access_audit.ipynb")
     (home / "pyproject.toml").write_text("")
-    from juki.audit.roles import operators_path
+    from juki.access.roles import operators_path
     env = {**os.environ, "JUKI_HOME": str(home), "JUKI_REPORTS": str(tmp_path / "reports"),
            "JUKI_OPERATORS": str(operators_path())}
     r = subprocess.run([sys.executable, "-m", "juki", "run", "05_access_audit", "--db", str(small_db)],

@@ -118,10 +118,10 @@ def test_only_the_store_and_the_helper_rename_or_fsync():
     allowed = {"juki/atomic.py", "juki/store.py"}
     found = [f for f, text in _sources().items()
              if f not in allowed and re.search(r"os\.(replace|rename)\(|os\.fsync\(", text)
-             and f != "juki/audit/oplog.py"]
+             and f != "juki/log/oplog.py"]
     assert found == [], f"rename/fsync outside juki/atomic.py and juki/store.py: {found}"
     # the operation log appends (never renames) and fsyncs its own appends: that is its one exception
-    assert "os.replace(" not in _sources()["juki/audit/oplog.py"]
+    assert "os.replace(" not in _sources()["juki/log/oplog.py"]
 
 
 def test_no_second_definition_of_current_record_or_resident():

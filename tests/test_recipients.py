@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from juki.audit import oplog
-from juki.audit.roles import Refused
+from juki.access.roles import Refused
+from juki.log import oplog
 
 REGISTER = '''
 [[recipient]]
@@ -119,7 +119,7 @@ def test_a_file_handed_to_a_contractor_must_be_erased_and_that_confirmed(tmp_pat
     import datetime as dt
 
     from juki.audit import signoff
-    from juki.audit.review import AccessAudit
+    from juki.audit.access_audit import AccessAudit
     from juki.errors import JukiError
     from juki.ingest import export, recipients
     p = tmp_path / "recipients.toml"

@@ -89,7 +89,7 @@ def test_a_prefecture_file_with_planted_differences(city, tmp_path):
     for r in p[9:11]:                                  # 個人番号, names and 住民票コード never in clear
         assert r["kojin_bango"] not in text.decode("utf-8-sig") and r["jumin_code"] not in text.decode("utf-8-sig")
     assert p[5]["kanji_shimei"] not in text.decode("utf-8-sig")
-    from juki.audit import oplog
+    from juki.log import oplog
     logged = json.dumps([e for e in oplog.entries() if e.get("action") == "reconcile"][-1], ensure_ascii=False)
     assert not any(code in logged for code, _, _ in expected)          # the log names persons by 宛名番号
     html = (tmp_path / "out" / "differences.html").read_text(encoding="utf-8")
@@ -105,8 +105,8 @@ def test_a_prefecture_file_with_planted_differences(city, tmp_path):
     assert "解消 2件" in res2.line()
 
     # the self-inspection: nothing in the period fails; open differences and no 既存住基 run ask a person
-    from juki.audit import oplog
     from juki.audit.selfinspect import BREACH, LOOK, Context, reconciled
+    from juki.log import oplog
     today = dt.date.today()
     ctx = Context(today - dt.timedelta(days=365), today, city, tmp_path, [])
     assert reconciled(ctx)[0] == BREACH

@@ -10,9 +10,10 @@ import duckdb
 import pytest
 
 from juki import store
-from juki.audit import oplog, reveal_number
-from juki.audit.roles import Refused
-from juki.audit.search import search
+from juki.access import reveal_number
+from juki.access.roles import Refused
+from juki.log import oplog
+from juki.search import search
 
 from .conftest import AS_OF, ME
 
@@ -76,7 +77,7 @@ def test_impersonation_by_variable(log, act_as, db):
 
 
 def test_forged_sudo_uid_is_ignored_unless_running_as_the_data_owner(log, act_as, tmp_path):
-    from juki.audit import identity
+    from juki.access import identity
     data = tmp_path / "data"
     data.mkdir()
     os.chown(data, 54321, 54321)           # the data folder belongs to someone else: we are not its owner

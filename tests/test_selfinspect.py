@@ -13,8 +13,9 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from juki.audit import oplog, selfinspect
+from juki.audit import selfinspect
 from juki.codes import kojin_bango
+from juki.log import oplog
 
 from .conftest import AS_OF, ME
 
@@ -265,7 +266,7 @@ def test_searches_that_all_name_two_facts_pass(city):
 def test_role_changes_are_logged_and_unapproved_ones_asked_about(city, tmp_path, monkeypatch):
     """A grant made in the operators file without approval: logged as a role change, and the
     item asks a person; the same grant with 承認者 and 承認日 passes."""
-    from juki.audit import grants
+    from juki.access import grants
     db, reports = city
     ops = tmp_path / "ops.toml"
 

@@ -12,9 +12,9 @@ import pytest
 from stdnum.jp import in_
 
 from juki import store
+from juki.access.roles import Refused
 from juki.analysis.publish import publish
 from juki.analysis.store import Analysis
-from juki.audit.roles import Refused
 from juki.errors import JukiError
 from juki.reports.runner import run_notebook
 from juki.stats import ckm, dp, official

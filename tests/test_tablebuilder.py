@@ -97,8 +97,8 @@ def test_least_squares_over_every_allowed_table_recovers_no_small_count(analysis
 
 
 def test_budget_sweep_flag_and_sparsity(analysis, log, act_as, monkeypatch):
-    from juki.audit import oplog
-    from juki.audit.roles import Refused
+    from juki.access.roles import Refused
+    from juki.log import oplog
     act_as("analyst01")
     monkeypatch.setattr(tb, "rules", lambda: tb.Rules(daily_queries=6, sweep_queries=2, sparsity_share=1.0))
     area = tb.finest(analysis, AS_OF)["choiki"].value_counts().index[0]

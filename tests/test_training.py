@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from juki.audit import oplog
+from juki.log import oplog
 
 from .conftest import ME
 

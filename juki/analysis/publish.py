@@ -62,7 +62,7 @@ def ckm_key() -> bytes:
 
 def publish(db=None, as_of: dt.date | None = None, out=None) -> dict:
     """Publish the analysis store for ``as_of`` (default: the registry's own date)."""
-    from ..audit import guard
+    from ..access import guard
     src = store.db_path(db)
     if not src.exists():
         raise JukiError(f"no store at {src}: run 'juki generate' or 'juki load' first")

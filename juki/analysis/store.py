@@ -57,7 +57,7 @@ class Analysis:
 
     def __init__(self, db=None):
 
-        from ..audit import guard
+        from ..access import guard
         self.path = resolve(db)
         guard.require("open_analysis", self.path.name)
         self.meta = check_published(None, self.path)

@@ -19,7 +19,7 @@ CHANNELS = ("窓口", "郵送", "電話", "電子")
 
 def record(kind, channel, handler, subject=None, description=None, received=None, flag=None) -> str:
     """Log an incoming request; returns its number."""
-    from . import guard
+    from ..access import guard
     if kind not in KINDS:
         raise JukiError(f"--kind must be {' or '.join(KINDS)}")
     if channel not in CHANNELS:
@@ -42,7 +42,7 @@ def record(kind, channel, handler, subject=None, description=None, received=None
 
 def check_open(number: str) -> int:
     """The seq of an open request ``REQ-<seq>``; refused if there is none or it was answered."""
-    from . import oplog
+    from ..log import oplog
     m = re.fullmatch(r"REQ-([0-9]+)", number or "")
     if not m:
         raise JukiError(f"--request {number!r}: a request number looks like REQ-123")

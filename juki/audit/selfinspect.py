@@ -188,7 +188,7 @@ def role_changes(c: Context) -> tuple[str, str]:
 
 
 def disabled_operators(c: Context) -> tuple[str, str]:
-    from . import roles
+    from ..access import roles
     try:
         ops = roles.load()
     except roles.Refused as e:
@@ -503,8 +503,9 @@ class SelfInspection:
 def inspect(db=None, start=None, end=None, reports=None, log_path=None) -> SelfInspection:
     """Gather the evidence for every check over ``start``..``end`` (default: the year to today)."""
     from .. import store
+    from ..access import guard
+    from ..log import oplog
     from ..retention import load as load_policy
-    from . import guard, oplog
     end = _date(end) or dt.date.today()
     start = _date(start) or end - dt.timedelta(days=365)
     if start > end:
@@ -512,7 +513,7 @@ def inspect(db=None, start=None, end=None, reports=None, log_path=None) -> SelfI
         raise JukiError(f"period_start {start} is after period_end {end}")
     path = store.db_path(db)
     if log_path is None:
-        from . import grants
+        from ..access import grants
         grants.record()          # changes of roles since the last record go into the log first
     c = Context(start, end, path if path.exists() else None, Path(reports) if reports else paths.reports(),
                 oplog.entries(log_path), oplog.verify(log_path, witness=store.recorded_log_head(path)),

@@ -18,7 +18,7 @@ REPORT = "05_access_audit"
 
 def last_report(entries: list[dict], end: dt.date) -> tuple[str, str] | None:
     """(html path, sha256) of the last access-audit report produced on or before ``end``."""
-    from .oplog import file_digest
+    from ..log.oplog import file_digest
     for e in reversed(entries):
         if e.get("action") == "run" and e.get("target") == REPORT and e.get("outcome") == "ok" \
                 and e.get("at", "")[:10] <= end.isoformat() and file_digest(e):
@@ -29,7 +29,8 @@ def last_report(entries: list[dict], end: dt.date) -> tuple[str, str] | None:
 def sign(kind: str | None, signed_by: str | None, note: str | None, start: dt.date | None = None,
          end: dt.date | None = None, flag=None) -> dict:
     """Record a signed review (logged entry ``audit_review``); returns the entry."""
-    from . import guard, oplog
+    from ..access import guard
+    from ..log import oplog
     if kind not in KINDS:
         raise JukiError(f"audit review needs --kind {' or '.join(KINDS)}")
     if not signed_by or not signed_by.strip():
@@ -64,7 +65,8 @@ def confirm_erased(digest: str | None, by: str | None, flag=None) -> dict:
     """Record that a file handed to a contractor (an export with an erasure date) was erased."""
     import re
 
-    from . import guard, oplog
+    from ..access import guard
+    from ..log import oplog
     digest = (digest or "").strip().lower()
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise JukiError("audit erased needs the file's SHA-256 (64 hex digits, as the export printed it)")

@@ -65,7 +65,7 @@ class ExportResult:
 def profile_path(name: str) -> Path:
     """A profile by name from the configuration folder.  A path to a file of one's own is
     accepted only from an administrator in a single-user checkout (a test installation)."""
-    from ..audit import guard
+    from ..access import guard
     from ..server import installation
     params = {"profile": name[:200]}
     if re.match(r"^[0-9A-Za-z_-]+$", name):
@@ -119,7 +119,7 @@ def load_profile(name: str | None) -> ExportProfile:
 
 def export(table: str, out, db=None, profile: str | None = "default", encoding: str = "utf-8", dates: str = "iso",
            header: str = "ja") -> ExportResult:
-    from ..audit import guard
+    from ..access import guard
     from ..quality.drilldown import persons_of
     if table not in LAYOUTS:
         raise JukiError(f"unknown table {table!r}; known: {', '.join(LAYOUTS)}")

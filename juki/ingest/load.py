@@ -121,7 +121,7 @@ def map_header(header: list[str], table: str | None, prof: profiles.Profile) -> 
 def load_files(paths_, table: str | None = None, db=None, encoding: str | None = None, replace: bool = False,
                profile: str | None = None, as_of: dt.date | None = None) -> LoadResult:
     """Load CSV exports (files or folders) into the store in one transaction."""
-    from ..audit import guard
+    from ..access import guard
     files = expand(paths_)
     if table is not None and table not in LAYOUTS:
         raise JukiError(f"unknown table {table!r}; known: {', '.join(LAYOUTS)}")
@@ -161,7 +161,7 @@ def _load(files, table, db, encoding, replace, prof, as_of, operator) -> LoadRes
             con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [now, r.file, r.sha256, r.encoding, r.table, prof.name, r.read, r.loaded, r.quarantined,
                          operator, result.as_of, "; ".join(r.derived), "; ".join(r.warnings)])
-        from ..audit import oplog
+        from ..log import oplog
         store.set_meta(con, {"source": "load", "as_of": result.as_of.isoformat(),
                              "loaded_at": now.isoformat(timespec="seconds"), "oplog_head": oplog.head()})
         atomic.killpoint("load_before_commit")

@@ -117,7 +117,7 @@ def _day(v, where: str) -> dt.date:
 def admit(register_id: str | None, profile: str, table: str, cols: list, with_number: bool, with_secret: bool,
           params: dict, day: dt.date | None = None) -> Entry:
     """The register entry an export goes under; refused (logged) when there is none that covers it."""
-    from ..audit import guard
+    from ..access import guard
     day = day or dt.date.today()
     entries = load()
     if not register_id:

@@ -35,7 +35,7 @@ def drilldown(rv: Review, con, rule_id: str, sample: int = 5) -> pd.DataFrame:
 
 def drilldowns(rv: Review, con, sample: int = 5):
     """(rule description, masked sample) for each failing rule; the persons shown are logged."""
-    from ..audit import guard
+    from ..access import guard
     failing = [r for r in rv.rules() if rv.counts().get(r.id, 0)]
     if not failing:
         return []

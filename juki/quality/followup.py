@@ -224,7 +224,7 @@ def record(violations: dict, as_of: dt.date, path) -> FollowUp:
 def annotate(rule: str, key: str, path, owner: str | None = None, status: str | None = None,
              note: str | None = None) -> None:
     """Set the owner / status / note of one open problem (reviewers; logged)."""
-    from ..audit import guard
+    from ..access import guard
     from .rules import get_rule
     try:
         table = get_rule(rule).table

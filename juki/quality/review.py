@@ -81,7 +81,7 @@ def follow_up(rv: Review, db=None, record: bool = False):
     from . import followup
     path = followup.path_for(db)
     if record:
-        from ..audit import guard
+        from ..access import guard
         guard.require("followup_record", "quality follow-up")
         return followup.record(rv.violations, rv.as_of, path)
     return followup.compare(rv.violations, rv.as_of, path)

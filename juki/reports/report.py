@@ -73,7 +73,7 @@ def _good(folder: Path) -> bool:
 def build(as_of: dt.date, db=None, reports_dir=None, flag: str | None = None, progress=None) -> tuple[Path, bool]:
     """Run the monthly reports into ``reports/<as_of>/``; a failed run never replaces a good one
     (it is kept beside it as ``<as_of>.failed-<time>``)."""
-    from ..audit import guard
+    from ..access import guard
     base = Path(reports_dir) if reports_dir else paths.reports()
     with guard.entry("report", as_of.isoformat(), params={"as_of": as_of.isoformat()}, flag=flag) as g:
         precheck(db)
@@ -97,8 +97,8 @@ def build(as_of: dt.date, db=None, reports_dir=None, flag: str | None = None, pr
 
 def _run_all(as_of, db, work: Path, entries: list, skipped: list, progress) -> bool:
     from .. import store
+    from ..access import guard
     from ..analysis.publish import publish
-    from ..audit import guard
     from .runner import resolve, spec
     if progress:
         progress.line(f"report {as_of}: publishing the analysis store")

@@ -95,7 +95,7 @@ def spec(nb: Path) -> Spec:
     """A notebook's parameters and store from the notebook; its roles from permissions.toml only."""
     import nbformat
 
-    from ..audit.roles import notebook_roles
+    from ..access.roles import notebook_roles
     meta = nbformat.read(nb, as_version=4).metadata.get("juki", {})
     store = meta.get("store", "registry")
     if store not in ("registry", "analysis", "none"):
@@ -170,8 +170,8 @@ def precheck(sp: Spec, db, values: dict) -> None:
             finally:
                 con.close()
     elif sp.store == "analysis":
+        from ..access import guard
         from ..analysis import store as astore
-        from ..audit import guard
         from ..stats.policy import load
         astore.check_published(values.get("as_of"), db)
         if "threshold" in values:   # a floor analysts cannot lower (refused here, before anything runs)
@@ -254,7 +254,7 @@ def run_notebook(name: str, params: list[tuple[str, str]] | None = None, db: str
                  reports_dir: Path | None = None, folder_name: str | None = None,
                  extra: dict | None = None, flag: str | None = None) -> RunResult:
     """Run one notebook; ``extra`` passes runner-made values (a report's folder) to parameters it declares."""
-    from ..audit import guard
+    from ..access import guard
     try:
         nb = resolve(name)
     except JukiError as e:          # a path, a traversal, an unknown name: refused and logged

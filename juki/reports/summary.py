@@ -172,7 +172,7 @@ def _retention_line(base: Path, failed: set) -> Line:
 
 
 def _audit_line(base: Path, failed: set) -> Line:
-    from ..audit.review import AccessAudit
+    from ..audit.access_audit import AccessAudit
     link = _page("audit")
     try:
         a = AccessAudit.load_findings(base / FOLDERS["audit"])

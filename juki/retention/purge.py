@@ -240,7 +240,7 @@ def apply(db=None, as_of: dt.date | None = None, operator: str = "", policy: Pol
     running it must hold the role the ``purge`` entry point needs (checked and logged)."""
     if not operator or not operator.strip():
         raise JukiError("a real purge needs an operator (who ordered it)")
-    from ..audit import guard
+    from ..access import guard
     action = "purge_sofusaki" if only in ("sofusaki_sent", ["sofusaki_sent"]) else "purge"
     with guard.entry(action, "retention", params={"as_of": str(as_of), "ordered_by": operator[:40],
                                                    "only": only}) as g:
@@ -310,7 +310,7 @@ def outside_due(rule: RetentionRule, as_of: dt.date, registry: Path) -> list[tup
     cutoff = rule.cutoff(as_of)
     out = []
     if rule.table == "oplog":
-        from ..audit import oplog
+        from ..log import oplog
         out = [(e["seq"], dt.date.fromisoformat(e["at"][:10])) for e in oplog.entries()
                if e.get("action") != "anchor" and e.get("at", "9")[:10] <= cutoff.isoformat()]
     elif rule.table == "reports":
@@ -352,7 +352,7 @@ def _erase_outside(rules, results, as_of: dt.date, registry: Path) -> bool:
             continue
         due = outside_due(rule, as_of, registry)
         if rule.table == "oplog":
-            from ..audit import oplog
+            from ..log import oplog
             oplog.prune(rule.cutoff(as_of) + dt.timedelta(days=1))
         elif rule.table in ("reports", "exports"):
             for what, _ in due:

@@ -67,7 +67,7 @@ def selection_table(a, sel: Selection, threshold: int | None = None) -> StatTabl
     """Residents of a selection by age × sex, cell-key perturbed (logged as an explorer query)."""
     import ibis
 
-    from ..audit import guard
+    from ..access import guard
     from .population import SEX, SEXES, Protect, _long
     with guard.entry("explore", "explorer", params=sel.spec()) as g:
         t = a.stock(sel.ref)

@@ -14,7 +14,7 @@ writable by group or others -- so an analyst cannot write one).
 >>> p.check_threshold(1, can_go_below=False)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-juki.audit.roles.Refused: threshold 1 is below the disclosure floor 2 (data/disclosure.toml): only an administrator ...
+juki.access.roles.Refused: threshold 1 is below the disclosure floor 2 (data/disclosure.toml): only an administrator ...
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Policy:
 
     def check_threshold(self, asked, can_go_below: bool) -> tuple[int, bool]:
         """(threshold to use, internal?) for a requested threshold."""
-        from ..audit.roles import Refused
+        from ..access.roles import Refused
         if asked is None:
             return self.threshold, False
         try:

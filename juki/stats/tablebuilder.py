@@ -167,7 +167,7 @@ def file_stem(ref, area, ages, sex, nationality) -> str:
 
 def usage_today(operator: str, area: str) -> tuple[int, int]:
     """(queries today by this operator, of which on this area), from the operation log."""
-    from ..audit import oplog
+    from ..log import oplog
     n = same = 0
     for e in oplog.entries_on(dt.date.today().isoformat()):
         if e.get("action") == "table" and e.get("operator") == operator and e.get("outcome") == "ok":
@@ -179,8 +179,8 @@ def usage_today(operator: str, area: str) -> tuple[int, int]:
 def query(a, ref: dt.date, area: str = ALL_AREAS, ages: tuple = (0, TOP), sex: str = BOTH,
           nationality: str = ALL_NATIONS) -> pd.DataFrame:
     """A protected table (logged: who and the table's definition, never its numbers)."""
-    from ..audit import guard
-    from ..audit.roles import Refused
+    from ..access import guard
+    from ..access.roles import Refused
     r = rules()
     spec = {"ref": str(ref), "area": area, "ages": list(ages), "sex": sex, "nationality": nationality}
     with guard.entry("table", "tables", params=spec) as g:

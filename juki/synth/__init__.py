@@ -29,8 +29,9 @@ def generate_store(residents=None, preset=None, seed: int = 1, as_of: dt.date | 
 
     Needs the administrator role (the guard logs it)."""
     from .. import store
-    from ..audit import guard, oplog
+    from ..access import guard
     from ..errors import JukiError
+    from ..log import oplog
     from . import build
     as_of = as_of or dt.date.today()
     if as_of < MIN_AS_OF:

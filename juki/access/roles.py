@@ -4,7 +4,7 @@
   OS account to one operator with roles; ``enabled = false`` for departed staff (never delete
   the entry, so the operation log keeps its meaning).  ``data/operators.example.toml`` is the
   template ``bin/setup`` starts from.
-* ``juki/audit/permissions.toml`` says which roles may use each entry point.
+* ``juki/access/permissions.toml`` says which roles may use each entry point.
 
 >>> perms = permissions()
 >>> sorted(perms["search"]), "scheduler" in perms["export"]

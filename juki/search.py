@@ -18,7 +18,7 @@ one of the facts given.
 >>> check_two_of_four(name="山田　太郎", address=" ")
 Traceback (most recent call last):
 ...
-juki.audit.roles.Refused: a search needs two of name, address and birth date (sex does not count); usable: name; not usable: address: empty
+juki.access.roles.Refused: a search needs two of name, address and birth date (sex does not count); usable: name; not usable: address: empty
 """
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ import datetime as dt
 
 import pandas as pd
 
-from .. import engine, residency
-from ..codes import address as addr_codes
-from ..codes.era import parse_partial
-from ..codes.kana import PLAIN, VOICED, seion
-from ..privacy import mask
-from ..text import squash
-from . import guard
-from .roles import Refused
+from . import engine, residency
+from .access import guard
+from .access.roles import Refused
+from .codes import address as addr_codes
+from .codes.era import parse_partial
+from .codes.kana import PLAIN, VOICED, seion
+from .privacy import mask
+from .text import squash
 
 NAME_MIN = 2
 BROAD_LIMIT = 20
@@ -82,8 +82,8 @@ DAILY_PERSONS = 60      # persons listed to one operator in a day before the sea
 
 def setting(name: str, default: int) -> int:
     """A search setting from the operators file's ``[settings]`` (root's, in an installation)."""
-    from ..tomlfile import read
-    from .roles import operators_path
+    from .access.roles import operators_path
+    from .tomlfile import read
     try:
         return int(read(operators_path(), "operators file").get("settings", {}).get(name, default))
     except Exception:
@@ -98,7 +98,7 @@ def enumeration_flags(operator: str, persons: list, today: dt.date | None = None
     """Flags for a search that, with the operator's earlier searches today, enumerates residents:
     ``many_searches`` beyond ``search_daily_limit`` searches, ``many_persons`` when the persons
     listed today exceed ``search_daily_persons``."""
-    from . import oplog
+    from .log import oplog
     day = (today or dt.date.today()).isoformat()
     n, seen = 1, set(persons)
     for e in oplog.entries_on(day):

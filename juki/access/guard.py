@@ -17,7 +17,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import identity, oplog, roles, runfolder
+from ..log import oplog
+from . import identity, roles, runfolder
 from .roles import Refused
 
 EVENTS = "audit_events.jsonl"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import businessdays
-from . import oplog, roles
+from ..access import roles
+from ..log import oplog
 
 OFFICE_HOURS = (dt.time(8, 30), dt.time(17, 15))
 FINDINGS = "audit_findings.json"
@@ -154,7 +155,7 @@ class AccessAudit:
     def enumeration(self) -> pd.DataFrame:
         """Searches that together enumerate residents: per operator and day, more searches than
         ``search_daily_limit`` or more persons listed than ``search_daily_persons``."""
-        from .search import DAILY_LIMIT, DAILY_PERSONS, setting
+        from ..search import DAILY_LIMIT, DAILY_PERSONS, setting
         df = self.df
         if not len(df):
             return _empty("記録なし")
@@ -258,7 +259,7 @@ class AccessAudit:
         full = frame()
         last = full.groupby("operator")["at"].max() if len(full) else pd.Series(dtype=object)
         used_ok = set(full[full["outcome"] == "ok"]["operator"]) if len(full) else set()
-        from .search import setting
+        from ..search import setting
         unused = setting("unused_days", UNUSED_DAYS)
 
         def note(o) -> str:

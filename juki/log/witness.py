@@ -21,7 +21,7 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 
-from .roles import Refused
+from ..access.roles import Refused
 
 
 def _inst():

@@ -29,8 +29,8 @@ import os
 from pathlib import Path
 
 from .. import atomic, paths
+from ..access.roles import Refused
 from . import witness as wlog
-from .roles import Refused
 
 GENESIS = "0" * 64
 #: Persons listed in the entry itself; more go to a key list file beside the log.

@@ -18,7 +18,7 @@ RECORD = "config_digests.json"
 
 
 def watched() -> list[Path]:
-    from ..audit.roles import PERMISSIONS
+    from .roles import PERMISSIONS
     etc = paths.config_dir()
     files = [PERMISSIONS, Path(__file__).resolve().parents[1] / "stats" / "disclosure_policy.toml"]
     if etc is not None:
@@ -54,7 +54,7 @@ def _who(f: str) -> dict:
 
 def check(account: str = "") -> list[dict]:
     """Log every change since the last check; returns the changes."""
-    from . import oplog
+    from ..log import oplog
     rec = paths.data_dir() / RECORD
     before = json.loads(rec.read_text(encoding="utf-8")) if rec.exists() else {}
     now = digests()

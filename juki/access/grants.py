@@ -70,7 +70,7 @@ def diff(before: dict, now: dict) -> list[tuple]:
 
 def record(account: str = "") -> list[dict]:
     """Log each change since the last record; returns the entries written."""
-    from . import oplog
+    from ..log import oplog
     p = paths.data_dir() / FILE
     try:
         before = json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
