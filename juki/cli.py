@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="a new folder for differences.csv and differences.html ('-': the CSV "
                                                  "to standard output; in an installation a plain name)")
     s.add_argument("--db", default=None)
+    s.add_argument("--engine", default=None, help="duckdb (default, or $JUKI_ENGINE) or spark")
 
     s = _sub(sub, "export", "write a table as CSV for a recipient (an export profile decides the items)")
     s.add_argument("--file", dest="table", required=True, choices=["jumin", "honnin", "sofusaki"])
@@ -283,7 +284,7 @@ def cmd_reconcile(a) -> int:
     from .reconcile import reconcile
     guard.identify("reconcile", a.side, flag=a.operator)
     folder = outputs.target(a.out) if a.out else None
-    res = reconcile(a.paths, a.side, as_of=a.as_of, db=a.db, encoding=a.encoding, profile=a.profile)
+    res = reconcile(a.paths, a.side, as_of=a.as_of, db=a.db, encoding=a.encoding, profile=a.profile, engine=a.engine)
     if a.out == outputs.STDOUT:
         sys.stdout.write(res.differences.to_csv(index=False))
     elif folder is not None:

@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import atomic, store
+from . import engine as engines
 from .errors import JukiError
 from .layouts import get
 from .privacy import key_label, mask
@@ -110,9 +111,10 @@ class Result:
 
 
 def reconcile(files, side: str, as_of: dt.date | None = None, db=None, encoding: str | None = None,
-              profile: str | None = None, out=None, record: bool = True) -> Result:
+              profile: str | None = None, out=None, record: bool = True, engine: str | None = None) -> Result:
     """Compare the registry's 本人確認情報 with the other side's copy (``files``; none for
-    ``kizon``), log it with the persons touched, record the follow-up, and write ``out``."""
+    ``kizon``), log it with the persons touched, record the follow-up, and write ``out``.
+    ``engine`` spark: the comparison runs on Spark over both copies written as Parquet."""
     from .access import guard
     if side not in SIDES:
         raise JukiError(f"--side must be one of {', '.join(SIDES)} (got {side!r})")
@@ -121,7 +123,7 @@ def reconcile(files, side: str, as_of: dt.date | None = None, db=None, encoding:
     if side != "kizon" and not files:
         raise JukiError(f"--side {side} needs the other side's 本人確認情報 file(s)")
     with guard.entry("reconcile", side, params={"files": len(files or []), "as_of": str(as_of or "")}) as g:
-        res = _reconcile(files, side, as_of, db, encoding, profile)
+        res = _reconcile(files, side, as_of, db, encoding, profile, engines.choose(engine))
         g.records = len(res.differences)
         res.differences["宛名番号"] = _atena_of(res.differences["住民票コード"], db)
         g.persons = res.persons()
@@ -157,8 +159,10 @@ def _atena_of(codes, db) -> list[str]:
     return [found.get(c, "") for c in codes]
 
 
-def _reconcile(files, side, as_of, db, encoding, profile) -> Result:
+def _reconcile(files, side, as_of, db, encoding, profile, engine: str = "duckdb") -> Result:
     path = store.db_path(db)
+    if engine == "spark":
+        return _reconcile_on_spark(files, side, as_of, path, encoding, profile)
     if side == "kizon":
         con = store.connect(path)
         try:
@@ -187,6 +191,37 @@ def _reconcile(files, side, as_of, db, encoding, profile) -> Result:
             return _compare(ours, honnin_current(oc.table("honnin"), as_of), side, as_of, quarantined)
         finally:
             oc.disconnect()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _reconcile_on_spark(files, side, as_of, path: Path, encoding, profile) -> Result:
+    """The same comparison on Spark: the registry's files and the other side's, loaded through
+    the loader, written as Parquet into a private scratch folder (removed afterwards)."""
+    con = store.connect(path)                  # the role check, and the store's reference date
+    try:
+        as_of = reference_date(con, as_of)
+    finally:
+        con.disconnect()
+    tmp = Path(tempfile.mkdtemp(prefix=".juki-reconcile-", dir=path.resolve().parent))
+    try:
+        tables = ("honnin", "jumin") if side == "kizon" else ("honnin",)
+        store.to_parquet(path, tmp, tables)
+        quarantined = 0
+        if side != "kizon":
+            other = tmp / "other.duckdb"
+            quarantined = _load_other(files, other, encoding, profile, as_of)
+            store.to_parquet(other, tmp / "theirs", ("honnin",))
+            (tmp / "theirs" / "honnin.parquet").rename(tmp / "theirs_honnin.parquet")
+            tables += ("theirs_honnin",)
+        sp = engines.spark_backend(tmp, tables)
+        ours = honnin_current(sp.table("honnin"), as_of)
+        if side == "kizon":
+            j = jumin_current(sp.table("jumin"), as_of)
+            theirs = j.filter(j.jumin_code.notnull()).select(jumin_code=j.jumin_code, **{h: j[c] for h, c in KIZON.items()})
+        else:
+            theirs = honnin_current(sp.table("theirs_honnin"), as_of)
+        return _compare(ours, theirs, side, as_of, quarantined)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -90,3 +90,28 @@ def test_the_official_tables_are_the_same_on_duckdb_and_spark(small_db, tmp_path
         cells += d.values(published=False).size
     assert cells > 1000
     print(f"{cells} cells equal on both engines")
+
+
+def test_the_reconciliation_lists_the_same_differences_on_duckdb_and_spark(small_db, tmp_path):
+    """The prefecture's file with planted differences (tests/test_reconcile.py writes it the way
+    that system would) compared on both engines: the same rows, in the same order."""
+    import shutil
+
+    from juki.reconcile import reconcile
+
+    from .test_reconcile import _current_rows, _write_prefecture_file
+    db = tmp_path / "juki.duckdb"
+    shutil.copy(small_db, db)
+    rows = _current_rows(db)
+    for r in rows[5:8]:
+        r["kanji_shimei"] += "子"
+    rows[9]["seibetsu"] = "2" if rows[9]["seibetsu"] == "1" else "1"
+    del rows[12]
+    f = tmp_path / "pref.csv"
+    _write_prefecture_file(f, rows)
+    on = {e: reconcile([f], "prefecture", AS_OF, db=db, record=False, engine=e) for e in ("duckdb", "spark")}
+    assert len(on["duckdb"].differences) >= 5
+    assert on["spark"].differences.equals(on["duckdb"].differences)
+    assert (on["spark"].ours, on["spark"].theirs) == (on["duckdb"].ours, on["duckdb"].theirs)
+    kizon = {e: reconcile([], "kizon", AS_OF, db=db, record=False, engine=e) for e in ("duckdb", "spark")}
+    assert kizon["spark"].differences.equals(kizon["duckdb"].differences)
