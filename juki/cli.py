@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", type=_date, default=None, help="reference date (default: the store's)")
     s.add_argument("--db", default=None)
     s.add_argument("--out", default=None, help="analysis store (default: $JUKI_ANALYSIS_DB or data/analysis.duckdb)")
+    s.add_argument("--engine", default=None, help="duckdb (default, or $JUKI_ENGINE) or spark")
 
     s = _sub(sub, "explore", "serve the analysts' explorer (Voilà) on 127.0.0.1")
     s.add_argument("--port", type=int, default=8866)
@@ -351,7 +352,7 @@ def cmd_publish(a) -> int:
     from .access import guard
     from .analysis.publish import publish
     guard.identify("publish_analysis", "analysis", flag=a.operator)
-    res = publish(db=a.db, as_of=a.as_of, out=a.out)
+    res = publish(db=a.db, as_of=a.as_of, out=a.out, engine=a.engine)
     print(f"published {res['path']} as of {res['as_of']} ({res['persons']:,} persons, reference dates "
           f"{', '.join(res['ref_dates'])})")
     return 0

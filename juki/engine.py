@@ -31,6 +31,20 @@ def backend(con):
     return con
 
 
+def lookup(con, name: str, data: dict):
+    """A small table of text columns (a code table) on backend ``con``: an in-memory table on
+    DuckDB, a temporary view on Spark (ibis 12 does not register in-memory tables for cached
+    Spark frames)."""
+    import ibis
+    if getattr(con, "name", "") == "pyspark":
+        from pyspark.sql.types import StringType, StructField, StructType
+        schema = StructType([StructField(k, StringType(), True) for k in data])
+        rows = list(zip(*[[None if v is None else str(v) for v in col] for col in data.values()]))
+        con._session.createDataFrame(rows, schema).createOrReplaceTempView(name)
+        return con.table(name)
+    return ibis.memtable(data, schema={k: "string" for k in data})
+
+
 def choose(engine: str | None = None) -> str:
     """The engine asked for (``engine``, else ``JUKI_ENGINE``, else duckdb), checked."""
     name = (engine or os.environ.get("JUKI_ENGINE") or "duckdb").strip().lower()

@@ -115,3 +115,30 @@ def test_the_reconciliation_lists_the_same_differences_on_duckdb_and_spark(small
     assert (on["spark"].ours, on["spark"].theirs) == (on["duckdb"].ours, on["duckdb"].theirs)
     kizon = {e: reconcile([], "kizon", AS_OF, db=db, record=False, engine=e) for e in ("duckdb", "spark")}
     assert kizon["spark"].differences.equals(kizon["duckdb"].differences)
+
+
+def test_a_publication_computed_on_spark_gives_the_same_tables(small_db, tmp_path):
+    """The analysis store computed on Spark (then written by DuckDB) holds the same columns and
+    gives the same official tables as the one computed on DuckDB (pseudonyms differ by design)."""
+    import duckdb as ddb
+
+    from juki.analysis.publish import publish
+    from juki.analysis.store import Analysis
+    from juki.stats import official, population
+    for e in ("duckdb", "spark"):
+        publish(db=small_db, as_of=AS_OF, out=tmp_path / f"{e}.duckdb", engine=e)
+
+    def schema(e):
+        con = ddb.connect(str(tmp_path / f"{e}.duckdb"), read_only=True)
+        try:
+            return con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() ORDER BY ALL").fetchall()
+        finally:
+            con.close()
+    assert schema("spark") == schema("duckdb")
+    a = {e: Analysis(tmp_path / f"{e}.duckdb") for e in ("duckdb", "spark")}
+    for fn in (lambda x: official.all_survey(x, AS_OF.year),
+               lambda x: [population.population_by_area(x, AS_OF), official.single_ages(x, AS_OF),
+                          official.monthly_towns(x, AS_OF.replace(month=1, day=1), AS_OF)]):
+        for d, s in zip(fn(a["duckdb"]), fn(a["spark"])):
+            assert d.frame(published=False).equals(s.frame(published=False)), d.name
+            assert d.frame().equals(s.frame()), d.name     # the same record keys: the same perturbation

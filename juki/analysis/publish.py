@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from .. import atomic, codes, paths, residency, store
+from .. import engine as engines
 from ..codes import address
 from ..errors import JukiError
 
@@ -60,8 +61,10 @@ def ckm_key() -> bytes:
     return p.read_bytes()
 
 
-def publish(db=None, as_of: dt.date | None = None, out=None) -> dict:
-    """Publish the analysis store for ``as_of`` (default: the registry's own date)."""
+def publish(db=None, as_of: dt.date | None = None, out=None, engine: str | None = None) -> dict:
+    """Publish the analysis store for ``as_of`` (default: the registry's own date).  With
+    ``engine`` spark the tables are computed on Spark (the registry written as Parquet into a
+    private scratch folder) and written into the analysis store by DuckDB."""
     from ..access import guard
     src = store.db_path(db)
     if not src.exists():
@@ -78,84 +81,126 @@ def publish(db=None, as_of: dt.date | None = None, out=None) -> dict:
         from .. import outputs  # anywhere but the installation's own analysis store: a new file only
         target = outputs.target(str(out))
     with guard.entry("publish_analysis", target.name, params={"as_of": str(as_of) if as_of else None}) as g:
-        res = _publish(src, target, as_of)
+        res = _publish(src, target, as_of, engines.choose(engine))
         g.records = res["persons"]
         g.detail = f"as of {res['as_of']}, reference dates {', '.join(res['ref_dates'])}"
     return res
 
 
-def _publish(src: Path, target: Path, as_of) -> dict:
+def _publish(src: Path, target: Path, as_of, engine: str = "duckdb") -> dict:
+    import shutil
+    import tempfile
+
+    import ibis
     t0 = time.perf_counter()
     pkey = secrets.token_hex(16)           # pseudonyms of this publication only
     rkey = ckm_key().hex()
+    scratch = None
     with store.rewrite(target, attach_source=False, schema=False) as rw:
-        con = rw.con
-        con.execute(f"ATTACH '{src}' AS reg (READ_ONLY)")
-        as_of = residency.reference_date(con, as_of, schema="reg")
+        b = engines.backend(rw.con)
+        b.attach(str(src), name="reg", read_only=True)
+        as_of = residency.reference_date(rw.con, as_of, schema="reg")
         refs = reference_dates(as_of)
-        con.execute("CREATE TEMP VIEW __reg_jumin AS SELECT * FROM reg.jumin")
-        if not con.execute("SELECT count(*) FROM reg.jumin").fetchone()[0]:
+        j = b.table("jumin", database="reg")
+        if not int(j.count().execute()):
             raise JukiError("the registry holds no 住民基本台帳ファイル: nothing to publish")
-        # the key from 宛名番号 to pseudonym exists in this connection's memory only
-        con.execute(f"""CREATE TEMP TABLE __ids AS
-            SELECT substr(sha256('{pkey}' || atena_no), 1, 16) AS person,
-                   round(CAST(('0x' || substr(sha256('{rkey}' || atena_no), 1, 8))::UBIGINT AS DOUBLE) / 4294967296.0, 8)
-                   AS record_key, atena_no AS __atena
-            FROM (SELECT DISTINCT atena_no FROM reg.jumin)""")
-        con.execute("CREATE TABLE persons AS SELECT person, record_key FROM __ids ORDER BY person")
-        _stock(con, refs, pkey)
-        _events(con)
-        con.execute("DROP TABLE __ids")
-        con.execute("DETACH reg")
-        n = int(con.execute("SELECT count(*) FROM persons").fetchone()[0])
+        on = b                                     # where the tables are computed
+        try:
+            if engine == "spark":
+                scratch = Path(tempfile.mkdtemp(prefix=".spark-", dir=src.resolve().parent))   # 0700: registry rows
+                store.to_parquet(src, scratch, ("jumin",))
+                on = engines.spark_backend(scratch, ("jumin",))
+                j = on.table("jumin")
+            # the key from 宛名番号 to pseudonym exists in this computation's memory only
+            ids = _ids(j, pkey, rkey).cache()      # a temporary table (DuckDB) or a cached frame (Spark)
+            tr = residency.transitions(j).cache()
+            tables = {"persons": ids.select("person", "record_key").order_by("person"),
+                      "stock": _stock(j, ids, refs, pkey), "events": _events(on, tr, ids)}
+            for name, expr in tables.items():       # computed elsewhere: fetched as Arrow, written here
+                b.create_table(name, expr if on is b else ibis.memtable(expr.to_pyarrow()))
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        b.detach("reg")
+        # the pseudonym key, the transitions and the municipalities are cached in the computation's
+        # memory only, never written to the file
+        n = int(b.table("persons").count().execute())
         from ..stats.policy import load as load_policy
-        store.set_meta(con, {"kind": "analysis", "as_of": as_of.isoformat(), "ref_dates": [d.isoformat() for d in refs],
-                             "published_at": dt.datetime.now().isoformat(timespec="seconds"),
-                             "persons": n, "policy": load_policy().as_dict()})
+        store.set_meta(rw.con, {"kind": "analysis", "as_of": as_of.isoformat(), "ref_dates": [d.isoformat() for d in refs],
+                                "published_at": dt.datetime.now().isoformat(timespec="seconds"),
+                                "persons": n, "policy": load_policy().as_dict()})
     os.chmod(target, 0o600)    # the service account's only: analysts reach it through the table service
     return {"path": str(target), "as_of": as_of.isoformat(), "ref_dates": [d.isoformat() for d in refs],
             "persons": n, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def _stock(con, refs, pkey) -> None:
-    con.execute("""CREATE TABLE stock (ref_date DATE, person VARCHAR, household VARCHAR, sex VARCHAR, grp VARCHAR,
-                   nationality VARCHAR, kubun VARCHAR, shikaku VARCHAR, zokugara VARCHAR, town VARCHAR, age INTEGER)""")
+def _keyed(key: str, col, n: int):
+    """The first ``n`` hex digits of SHA-256(key || value): a keyed pseudonym."""
+    import ibis
+    return (ibis.literal(key) + col).hexdigest("sha256").substr(0, n)
+
+
+def _hex_fraction(h):
+    """An 8-digit hex text as a number in [0, 1): its value / 2^32 (the cell-key method's record key)."""
+    import ibis
+    digits = ibis.literal("0123456789abcdef")
+    v = None
+    for i in range(8):
+        d = digits.find(h.substr(i, 1)).cast("int64") * (16 ** (7 - i))
+        v = d if v is None else v + d
+    return (v.cast("float64") / 4294967296.0).round(8)
+
+
+def _ids(j, pkey: str, rkey: str):
+    a = j.select("atena_no").distinct()
+    return a.select(person=_keyed(pkey, a.atena_no, 16), record_key=_hex_fraction(_keyed(rkey, a.atena_no, 8)),
+                    __atena=a.atena_no)
+
+
+def _group(kokuseki):
+    import ibis
+    return ibis.ifelse(kokuseki.isnull(), GROUPS["japanese"], GROUPS["foreign"])
+
+
+def _stock(j, ids, refs, pkey):
+    import ibis
+    out = None
     for d in refs:
-        con.execute(f"""INSERT INTO stock SELECT DATE '{d}', i.person, substr(sha256('{pkey}' || r.setai_no), 1, 16),
-                r.seibetsu, CASE WHEN r.kokuseki IS NULL THEN '{GROUPS["japanese"]}' ELSE '{GROUPS["foreign"]}' END,
-                r.kokuseki, r.kubun_30_45, r.zairyu_shikaku, r.zokugara, r.town_code, r.age
-            FROM ({residency.sql('resident_ages', d, name='__reg_jumin')}) r JOIN __ids i ON i.__atena = r.atena_no""")
+        r = residency.resident_ages(j, d)
+        x = r.join(ids, r.atena_no == ids.__atena)
+        part = x.select(ref_date=ibis.date(d.year, d.month, d.day), person=x.person,
+                        household=_keyed(pkey, x.setai_no, 16), sex=x.seibetsu, grp=_group(x.kokuseki),
+                        nationality=x.kokuseki, kubun=x.kubun_30_45, shikaku=x.zairyu_shikaku, zokugara=x.zokugara,
+                        town=x.town_code, age=x.age.cast("int32"))
+        out = part if out is None else out.union(part, distinct=False)
+    return out
 
 
-def _events(con) -> None:
-    cat = {r["code"]: r["stats"] for r in codes.rows("ido_jiyu")}
-    branch = dict(zip(codes.terminals()["code"], codes.terminals()["branch"]))
-    con.execute("CREATE TEMP TABLE __cat (jiyu VARCHAR, cat VARCHAR)")
-    con.executemany("INSERT INTO __cat VALUES (?, ?)", [(k, v or None) for k, v in cat.items()])
-    con.execute("CREATE TEMP TABLE __branch (term VARCHAR, branch VARCHAR)")
-    con.executemany("INSERT INTO __branch VALUES (?, ?)", list(branch.items()))
-    address.register_municipalities(con)
-    con.execute(f"CREATE TEMP TABLE __tr AS {residency.sql('transitions', None, name='__reg_jumin')}")
-    texts = "SELECT zen_jusho AS t FROM __tr UNION SELECT tenshutsu_yotei_jusho FROM __tr"
-    con.execute(f"CREATE TEMP TABLE __muni AS {address.municipality_match_sql(texts)}")
-    g = lambda k: f"CASE WHEN {k} IS NULL THEN '{GROUPS['japanese']}' ELSE '{GROUPS['foreign']}' END"  # noqa: E731
-    con.execute(f"""CREATE TABLE events AS SELECT
-            i.person, t.rireki_no AS seq, t.eff_date, date_trunc('month', t.shori_date)::DATE AS shori_month,
-            date_trunc('month', t.ido_date)::DATE AS ido_month, t.ido_kubun AS kubun, t.ido_jiyu AS jiyu, c.cat,
-            t.resident_before, t.resident_after,
-            CASE WHEN t.resident_before THEN {g('t.kokuseki_before')} END AS grp_before,
-            CASE WHEN t.resident_before THEN t.seibetsu_before END AS sex_before,
-            CASE WHEN t.resident_before THEN t.town_before END AS town_before,
-            {g('t.kokuseki')} AS grp, t.seibetsu AS sex, t.town_code AS town, t.kokuseki AS nationality,
-            t.age,
-            CASE WHEN t.ido_jiyu IN ('11', '12', '16') THEN coalesce(mz.code, CASE WHEN t.ido_jiyu = '12' THEN '国外' END) END
-                AS from_municipality,
-            CASE WHEN t.ido_jiyu IN ('20', '21', '22') THEN coalesce(md.code, CASE WHEN t.ido_jiyu = '22' THEN '国外' END) END
-                AS to_municipality,
-            b.branch
-        FROM __tr t JOIN __ids i ON i.__atena = t.atena_no
-        LEFT JOIN __cat c ON c.jiyu = t.ido_jiyu
-        LEFT JOIN __branch b ON b.term = t.tanmatsu_id
-        LEFT JOIN __muni mz ON mz.t = t.zen_jusho
-        LEFT JOIN __muni md ON md.t = t.tenshutsu_yotei_jusho""")
-    con.execute("DROP TABLE __tr")
+def _events(on, t, ids):
+    import ibis
+    cat = engines.lookup(on, "juki_ido_jiyu", {"c_jiyu": [r["code"] for r in codes.rows("ido_jiyu")],
+                                               "cat": [r["stats"] or None for r in codes.rows("ido_jiyu")]})
+    term = codes.terminals()
+    branch = engines.lookup(on, "juki_terminals", {"b_term": list(term["code"]), "branch": list(term["branch"])})
+    texts = t.select(t=t.zen_jusho).union(t.select(t=t.tenshutsu_yotei_jusho))
+    muni = address.municipality_of(texts, on).cache()
+    mz, md = muni.rename(mz_t="t", mz_code="code"), muni.rename(md_t="t", md_code="code")
+    x = (t.join(ids, t.atena_no == ids.__atena).left_join(cat, t.ido_jiyu == cat.c_jiyu)
+         .left_join(branch, t.tanmatsu_id == branch.b_term).left_join(mz, t.zen_jusho == mz.mz_t)
+         .left_join(md, t.tenshutsu_yotei_jusho == md.md_t))
+    before = t.resident_before
+    none = ibis.null("string")
+    abroad = ibis.literal("国外")
+    moved_in = t.ido_jiyu.isin(["11", "12", "16"])
+    moved_out = t.ido_jiyu.isin(["20", "21", "22"])
+    events = x.select(
+        person=ids.person, seq=t.rireki_no, eff_date=t.eff_date, shori_month=t.shori_date.truncate("M"),
+        ido_month=t.ido_date.truncate("M"), kubun=t.ido_kubun, jiyu=t.ido_jiyu, cat=cat.cat,
+        resident_before=t.resident_before, resident_after=t.resident_after,
+        grp_before=ibis.ifelse(before, _group(t.kokuseki_before), none),
+        sex_before=ibis.ifelse(before, t.seibetsu_before, none), town_before=ibis.ifelse(before, t.town_before, none),
+        grp=_group(t.kokuseki), sex=t.seibetsu, town=t.town_code, nationality=t.kokuseki, age=t.age,
+        from_municipality=ibis.ifelse(moved_in, mz.mz_code.coalesce(ibis.ifelse(t.ido_jiyu == "12", abroad, none)), none),
+        to_municipality=ibis.ifelse(moved_out, md.md_code.coalesce(ibis.ifelse(t.ido_jiyu == "22", abroad, none)), none),
+        branch=branch.branch)
+    return events

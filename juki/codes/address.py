@@ -176,6 +176,31 @@ def register_municipalities(con, name: str = "__munis") -> None:
     con.unregister(f"{name}_df")
 
 
+def municipality_of(texts, con=None):
+    """ibis: (t, code) for the distinct address texts ``t`` of table ``texts``: the municipality
+    (都道府県名 + 市区町村名, longest) each starts with; none for an address abroad or a
+    municipality the table does not list (the same rule as :func:`municipality_match_sql`)."""
+    import ibis
+
+    from . import municipalities
+    m = municipalities().reset_index()
+    prefixes = sorted(set(m["prefecture"] + m["name"]))
+    data = {"prefix": list(m["prefecture"] + m["name"]), "code": list(m["code"])}
+    if con is None:
+        munis = ibis.memtable(data)
+    else:
+        from ..engine import lookup
+        munis = lookup(con, "juki_municipalities", data)
+    d = texts.filter(texts.t.notnull()).select("t").distinct()
+    bare = d.t.replace("　", "")
+    cand = None
+    for n in sorted({len(p) for p in prefixes}):
+        part = d.select("t", pre=bare.substr(0, n))
+        cand = part if cand is None else cand.union(part, distinct=False)
+    hit = cand.join(munis, cand.pre == munis.prefix)
+    return hit.group_by("t").aggregate(code=hit.code.argmax(hit.prefix.length()))
+
+
 def municipality_match_sql(texts: str, munis: str = "__munis") -> str:
     """SQL of (t, code) for the distinct address texts ``t`` of relation ``texts``: the
     municipality (都道府県名 + 市区町村名, longest) each starts with; none for an address abroad or

@@ -127,10 +127,25 @@ def _sequential(p: Params, w, cal):
 _WORKER: dict = {}
 
 
-def _init_worker(p: Params) -> None:
+def _init_worker(p: Params, parent: int) -> None:
+    _die_with(parent)
     w = window(p)
     _WORKER.update(p=p, w=w, cal=Calendar(w.W, w.A))
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _die_with(parent: int) -> None:
+    """Ask the kernel to kill this worker when its parent dies (Linux PR_SET_PDEATHSIG), then
+    check the parent is still the one that started it: a parent killed while this worker was
+    still importing leaves no signal to deliver."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)     # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass                                      # not Linux: the watch thread below still exits it
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _exit_with_parent(ppid: int) -> None:
@@ -151,7 +166,7 @@ def _parallel(p: Params, workers: int):
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
     ctx = multiprocessing.get_context("spawn")   # no fork of a process holding DuckDB's threads
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(p,)) as ex:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(p, os.getpid())) as ex:
         pending, b = deque(), 0
         try:
             while True:
