@@ -31,6 +31,16 @@ def backend(con):
     return con
 
 
+def hold(con, name: str, expr):
+    """``expr`` computed once and kept for the connection's life: a temporary table on DuckDB, a
+    cached frame on Spark.  (Not ibis's ``cache()`` on DuckDB: its clean-up drops the table with a
+    statement sqlglot 30 renders empty, and prints the error when the table is collected.)"""
+    if getattr(con, "name", "") == "pyspark":
+        return expr.cache()
+    con.create_table(name, expr, temp=True)
+    return con.table(name)
+
+
 def lookup(con, name: str, data: dict):
     """A small table of text columns (a code table) on backend ``con``: an in-memory table on
     DuckDB, a temporary view on Spark (ibis 12 does not register in-memory tables for cached

@@ -112,8 +112,8 @@ def _publish(src: Path, target: Path, as_of, engine: str = "duckdb") -> dict:
                 on = engines.spark_backend(scratch, ("jumin",))
                 j = on.table("jumin")
             # the key from 宛名番号 to pseudonym exists in this computation's memory only
-            ids = _ids(j, pkey, rkey).cache()      # a temporary table (DuckDB) or a cached frame (Spark)
-            tr = residency.transitions(j).cache()
+            ids = engines.hold(on, "__ids", _ids(j, pkey, rkey))
+            tr = engines.hold(on, "__tr", residency.transitions(j))
             tables = {"persons": ids.select("person", "record_key").order_by("person"),
                       "stock": _stock(j, ids, refs, pkey), "events": _events(on, tr, ids)}
             for name, expr in tables.items():       # computed elsewhere: fetched as Arrow, written here
@@ -183,7 +183,7 @@ def _events(on, t, ids):
     term = codes.terminals()
     branch = engines.lookup(on, "juki_terminals", {"b_term": list(term["code"]), "branch": list(term["branch"])})
     texts = t.select(t=t.zen_jusho).union(t.select(t=t.tenshutsu_yotei_jusho))
-    muni = address.municipality_of(texts, on).cache()
+    muni = engines.hold(on, "__muni", address.municipality_of(texts, on))
     mz, md = muni.rename(mz_t="t", mz_code="code"), muni.rename(md_t="t", md_code="code")
     x = (t.join(ids, t.atena_no == ids.__atena).left_join(cat, t.ido_jiyu == cat.c_jiyu)
          .left_join(branch, t.tanmatsu_id == branch.b_term).left_join(mz, t.zen_jusho == mz.mz_t)
