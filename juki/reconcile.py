@@ -173,11 +173,7 @@ def _reconcile(files, side, as_of, db, encoding, profile, engine: str = "duckdb"
             return _compare(honnin_current(con.table("honnin"), as_of), theirs, side, as_of, 0)
         finally:
             con.disconnect()
-    con = store.connect(path)                  # the role check, and the store's reference date
-    try:
-        as_of = reference_date(con, as_of)
-    finally:
-        con.disconnect()
+    as_of = _store_date(path, as_of)
     tmp = Path(tempfile.mkdtemp(prefix=".juki-reconcile-", dir=path.resolve().parent))
     try:
         other = tmp / "other.duckdb"
@@ -195,14 +191,19 @@ def _reconcile(files, side, as_of, db, encoding, profile, engine: str = "duckdb"
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _store_date(path: Path, as_of):
+    """``as_of``, else the store's reference date (opening the store is also the role check)."""
+    con = store.connect(path)
+    try:
+        return reference_date(con, as_of)
+    finally:
+        con.disconnect()
+
+
 def _reconcile_on_spark(files, side, as_of, path: Path, encoding, profile) -> Result:
     """The same comparison on Spark: the registry's files and the other side's, loaded through
     the loader, written as Parquet into a private scratch folder (removed afterwards)."""
-    con = store.connect(path)                  # the role check, and the store's reference date
-    try:
-        as_of = reference_date(con, as_of)
-    finally:
-        con.disconnect()
+    as_of = _store_date(path, as_of)
     tmp = Path(tempfile.mkdtemp(prefix=".juki-reconcile-", dir=path.resolve().parent))
     try:
         tables = ("honnin", "jumin") if side == "kizon" else ("honnin",)
