@@ -57,7 +57,7 @@ def compared_items(side: str) -> list:
 
 
 def followup_path(side: str, registry=None) -> Path:
-    return store.db_path(registry).resolve().parent / f"reconcile_{side}.duckdb"
+    return store.db_path(registry).resolve().parent / f"reconcile_{side}.parquet"
 
 
 @dataclass

@@ -119,6 +119,23 @@ def open_duckdb(db, read_only: bool = True, memory: str | None = None) -> duckdb
     return con
 
 
+@contextlib.contextmanager
+def attached(db):
+    """A DuckDB connection of its own (in memory, for temporary tables) with the store attached
+    read-only as ``src``, configured for this machine; closed when the block ends."""
+    path = db_path(db)
+    if not path.exists():
+        raise JukiError(f"no store at {path}")
+    warn_if_exposed(path)
+    con = duckdb.connect()
+    try:
+        configure(con, path)
+        con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+        yield con
+    finally:
+        con.close()
+
+
 def tables(con, schema: str | None = None) -> set[str]:
     duck = getattr(con, "con", con)
     if schema:

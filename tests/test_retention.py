@@ -164,6 +164,8 @@ def test_policy_is_validated(tmp_path):
         ('[[rule]]\nid="x"\ntable="jumin"\nrows="TRUE"\ndate="d"\nperiod="1y"\naction="shred"', "action"),
         ('[[rule]]\nid="oplog_erase"\ntable="oplog"\nrows="TRUE"\ndate="d"\nperiod="30d"\naction="erase"', "at least"),
         ('[[rule]]\nid="x"\ntable="jumin"', "missing"),
+        ('[[rule]]\nid="x"\ntable="honnin"\nrows="length(shimei) > 2"\ndate="ido_date"\nperiod="150y"\n'
+         'action="erase"', "unsupported in a retention rule"),
         ('not toml [', "retention policy"),
     ]:
         bad.write_text(text)
@@ -266,3 +268,28 @@ def test_what_juki_writes_outside_the_store_is_purged_too(store_copy, tmp_path, 
     assert not old_run.exists() and new_run.exists()
     assert not old_file.exists() and new_file.exists()
     assert rows(store_copy, "SELECT source_file FROM load_log") == [("new.csv",)]
+
+
+def test_resolved_quality_problems_leave_the_follow_up_after_five_years(store_copy):
+    """The follow-up record beside the store: a problem resolved more than five years ago is
+    erased by the purge, one resolved later and one still open stay (dates set by the test)."""
+    import pyarrow as pa
+
+    from juki.quality import followup
+    path = followup.path_for(store_copy)
+    today = dt.date.today()
+    day = [today - dt.timedelta(days=d) for d in (6 * 366, 6 * 366 - 30, 400)]
+
+    def failing(*atena):
+        return {"jumin": pa.table({"atena_no": list(atena), "rireki_no": ["1"] * len(atena),
+                                   "rule": ["jumin.seibetsu.code"] * len(atena)})}
+    followup.record(failing("A", "B", "C"), day[0], path)
+    followup.record(failing("A", "C"), day[1], path)       # B resolved six years ago
+    followup.record(failing("A"), day[2], path)            # C resolved 400 days ago; A still open
+    assert [k for (_, k), _ in followup.resolved_by(path, today)] == ["B|1", "C|1"]
+    p = plan(store_copy, today)
+    assert {r.rule: r.due for r in p.rules}["followup_erase"] == 1
+    apply(store_copy, today, operator="test")
+    assert [k for (_, k), _ in followup.resolved_by(path, today)] == ["C|1"]
+    assert followup.open_count(path) == 1
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -264,13 +264,8 @@ def reconciled(c: Context) -> tuple[str, str]:
         n = 0
         p = followup_path(side, c.db) if c.db is not None else None
         if p is not None and p.exists():
-            import ibis
-            con = ibis.duckdb.connect(database=str(p), read_only=True)   # the follow-up record, not the registry
-            try:
-                problems = con.table("problems")
-                n = int(problems.filter(problems.resolved_on.isnull()).count().execute())
-            finally:
-                con.disconnect()
+            from ..quality import followup
+            n = followup.open_count(p)
         still_open += n
         parts.append(f"{label.split('（')[0]}: 最終 {_day(mine[-1])}、未解消の相違 {n:,}件")
     text = "／".join(parts)

@@ -2,14 +2,17 @@
 was first seen, so a problem found this month and still open next month is shown as still open
 (with its age), not as new; one that no longer fails is shown as resolved.
 
-The state is a small DuckDB file beside the registry store (``dq_followup.duckdb``): one row
+The state is one Parquet file beside the registry store (``dq_followup.parquet``): one row
 per problem -- rule, row key (internal keys only: 宛名番号 and 履歴番号, 住民票コード and
-更新順番号, 送付先管理番号), first seen, last seen, resolved on, and an optional owner / status
-/ note that reviewers set (:func:`annotate`, logged).  The scheduled report records each review
-(:func:`record`, one transaction); a review run by hand only compares (:func:`compare`).
+更新順番号, 送付先管理番号, joined by ``|``; keys of any length), first seen, last seen, resolved
+on, and an optional owner / status / note that reviewers set (:func:`annotate`, logged) -- and
+the recorded reviews in the file's metadata.  The scheduled report records each review
+(:func:`record`); a review run by hand only compares (:func:`compare`).  The next state is an
+ibis expression over the last one; it is written to a temporary file and renamed over the old
+one under a lock, so a crash leaves the old state whole and two writers never interleave.
 
 >>> import datetime as dt, pyarrow as pa, tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "f.duckdb"
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "f.parquet"
 >>> v = lambda keys: {"jumin": pa.table({"atena_no": [k for k, _ in keys], "rireki_no": ["1"] * len(keys),
 ...                                      "rule": [r for _, r in keys]})}
 >>> f1 = record(v([("A", "jumin.x"), ("B", "jumin.x")]), dt.date(2026, 4, 1), p)
@@ -26,6 +29,7 @@ per problem -- rule, row key (internal keys only: 宛名番号 and 履歴番号,
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,19 +39,20 @@ import pyarrow as pa
 from ..errors import JukiError
 from ..layouts import get
 
-FILE = "dq_followup.duckdb"
+FILE = "dq_followup.parquet"
 JSON = "dq_followup.json"
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS problems (rule VARCHAR, key VARCHAR, first_seen DATE, last_seen DATE,
-        resolved_on DATE, owner VARCHAR, status VARCHAR, note VARCHAR, noted_by VARCHAR, noted_at TIMESTAMP,
-        PRIMARY KEY (rule, key))""",
-    "CREATE TABLE IF NOT EXISTS reviews (as_of DATE PRIMARY KEY, recorded_at TIMESTAMP, failing BIGINT)",
-]
+#: One row per (rule, key) ever seen failing.
+SCHEMA = pa.schema([("rule", pa.string()), ("key", pa.string()), ("first_seen", pa.date32()),
+                    ("last_seen", pa.date32()), ("resolved_on", pa.date32()), ("owner", pa.string()),
+                    ("status", pa.string()), ("note", pa.string()), ("noted_by", pa.string()),
+                    ("noted_at", pa.timestamp("us"))])
+#: The file's metadata key holding the recorded reviews ({as_of: [recorded_at, failing rows]}).
+REVIEWS = b"juki.reviews"
 STATUSES = ("未対応", "対応中", "確認待ち", "対応不要")
 
 
 def path_for(registry=None) -> Path:
-    """``dq_followup.duckdb`` beside the registry store."""
+    """``dq_followup.parquet`` beside the registry store."""
     from .. import store
     return store.db_path(registry).resolve().parent / FILE
 
@@ -110,61 +115,151 @@ class FollowUp:
 
 
 def _current(violations: dict) -> pa.Table:
+    """(rule, key) of every failing row now; the key is the row's key columns joined by ``|``."""
+    import pyarrow.compute as pc
     parts = []
     for t, v in violations.items():
         if v is None or not v.num_rows:
             continue
-        k = list(get(t).key)
-        keys = pa.compute.binary_join_element_wise(v.column(k[0]).cast(pa.string()), v.column(k[1]).cast(pa.string()),
-                                                   "|")
-        parts.append(pa.table({"rule": v.column("rule"), "key": keys}))
+        cols = [v.column(k).cast(pa.string()) for k in get(t).key]
+        keys = pc.binary_join_element_wise(*cols, "|") if len(cols) > 1 else cols[0]
+        parts.append(pa.table({"rule": v.column("rule").cast(pa.string()), "key": keys}))
     return pa.concat_tables(parts) if parts else pa.table({"rule": pa.array([], pa.string()), "key": pa.array([], pa.string())})
 
 
-def _open(path: Path, write: bool):
-    import duckdb
-    if not write and not path.exists():
-        con = duckdb.connect()
-    else:
-        con = duckdb.connect(str(path), read_only=not write)
-    if write or not path.exists():
-        for s in SCHEMA:
-            con.execute(s)
-    return con
+# ------------------------------------------------------------------ the state file
+
+def _read(path: Path) -> tuple[pa.Table, dict]:
+    """The problems and the recorded reviews ({as_of: [recorded_at, failing rows]})."""
+    import json
+
+    import pyarrow.parquet as pq
+    if not path.exists():
+        return _earlier(path.with_suffix(".duckdb"))
+    t = pq.read_table(path)
+    reviews = json.loads((t.schema.metadata or {}).get(REVIEWS, b"{}"))
+    return t.replace_schema_metadata(None).select(SCHEMA.names).cast(SCHEMA), reviews
 
 
-#: Open just before a review on ``?``: seen before that day and not resolved before it (a review
-#: run again for the same day therefore classifies as the first run of that day did).
-WAS_OPEN = "first_seen < ? AND (resolved_on IS NULL OR resolved_on >= ?)"
+def _earlier(old: Path) -> tuple[pa.Table, dict]:
+    """The state an earlier juki kept in a DuckDB file of the same name (read once; the next
+    record writes the Parquet file), or an empty one."""
+    if not old.exists():
+        return SCHEMA.empty_table(), {}
+    import ibis
+    con = ibis.duckdb.connect(database=str(old), read_only=True)
+    try:
+        problems = con.to_pyarrow(con.table("problems")).select(SCHEMA.names).cast(SCHEMA)
+        reviews = {r["as_of"].isoformat(): [r["recorded_at"].isoformat(timespec="seconds"), int(r["failing"])]
+                   for r in con.to_pyarrow(con.table("reviews")).to_pylist()}
+    finally:
+        con.disconnect()
+    return problems, reviews
 
 
-def _classify(con, cur: pa.Table, as_of: dt.date) -> None:
-    """Temp table ``cls``: every (rule, key) failing now or open before ``as_of``, with its state."""
-    con.register("cur", cur)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE cls AS
-        WITH o AS (SELECT rule, key, first_seen FROM problems WHERE {WAS_OPEN}),
-        c AS (SELECT DISTINCT rule, key FROM cur)
-        SELECT coalesce(c.rule, o.rule) AS rule, coalesce(c.key, o.key) AS key, c.key IS NOT NULL AS failing,
-               o.key IS NOT NULL AS was_open, o.first_seen
-        FROM c FULL JOIN o ON o.rule = c.rule AND o.key = c.key""", [as_of, as_of])
-    con.unregister("cur")
+def _write(path: Path, problems: pa.Table, reviews: dict) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from ..atomic import replacing
+    t = problems.select(SCHEMA.names).cast(SCHEMA).sort_by([("rule", "ascending"), ("key", "ascending")])
+    t = t.replace_schema_metadata({REVIEWS: json.dumps(reviews, sort_keys=True).encode()})
+    with replacing(path) as tmp:
+        pq.write_table(t, tmp)
 
 
-def _compare(con, cur: pa.Table, as_of: dt.date) -> tuple[pd.DataFrame, dt.date | None]:
-    _classify(con, cur, as_of)
-    prev = con.execute("SELECT max(as_of) FROM reviews WHERE as_of < ?", [as_of]).fetchone()[0]
-    df = con.execute("""
-        SELECT rule, count(*) FILTER (WHERE failing AND NOT was_open) AS new,
-               count(*) FILTER (WHERE failing AND was_open) AS open,
-               count(*) FILTER (WHERE NOT failing AND was_open) AS resolved,
-               min(first_seen) FILTER (WHERE failing AND was_open) AS oldest_first_seen
-        FROM cls GROUP BY rule ORDER BY rule""").fetchdf()
+@contextmanager
+def _locked(path: Path):
+    """One writer at a time (a record and an annotation never interleave their read and rename)."""
+    import fcntl
+    import os
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _backend():
+    import ibis
+    return ibis.duckdb.connect()
+
+
+def _classify(problems, cur, as_of: dt.date):
+    """Every (rule, key) failing now or open just before ``as_of``, with its state: ``failing``,
+    ``was_open`` (seen before that day and not resolved before it, so a review run again for the
+    same day classifies as the first run of that day did) and its ``first_seen``."""
+    import ibis
+    from ibis import _
+    d = ibis.literal(as_of, type="date")
+    o = problems.filter((problems.first_seen < d) & (problems.resolved_on.isnull() | (problems.resolved_on >= d)))
+    o = o.select(o_rule=o.rule, o_key=o.key, first_seen=o.first_seen)
+    c = cur.select(c_rule=cur.rule, c_key=cur.key).distinct()
+    j = c.outer_join(o, [c.c_rule == o.o_rule, c.c_key == o.o_key])
+    return j.select(rule=ibis.coalesce(_.c_rule, _.o_rule), key=ibis.coalesce(_.c_key, _.o_key),
+                    failing=_.c_key.notnull(), was_open=_.o_key.notnull(), first_seen=_.first_seen)
+
+
+def _by_rule(con, cls, as_of: dt.date) -> pd.DataFrame:
+    df = con.to_pandas(cls.group_by("rule").aggregate(
+        new=cls.rule.count(where=cls.failing & ~cls.was_open),
+        open=cls.rule.count(where=cls.failing & cls.was_open),
+        resolved=cls.rule.count(where=~cls.failing & cls.was_open),
+        oldest_first_seen=cls.first_seen.min(where=cls.failing & cls.was_open)).order_by("rule"))
     for k in ("new", "open", "resolved"):
         df[k] = df[k].astype(int)
     df["oldest_first_seen"] = pd.Series([None if pd.isna(x) else pd.Timestamp(x).date() for x in df["oldest_first_seen"]],
                                         dtype=object)
-    return df, prev
+    return df
+
+
+def _previous(reviews: dict, as_of: dt.date) -> dt.date | None:
+    before = [dt.date.fromisoformat(d) for d in reviews if d < as_of.isoformat()]
+    return max(before) if before else None
+
+
+def _next_state(problems, cls, as_of: dt.date):
+    """The problems after recording a review on ``as_of``: an earlier same-day run's new problems
+    that no longer fail never were; open ones that no longer fail are resolved on ``as_of``; open
+    ones still failing are seen on ``as_of``; failing ones not open before (new, or reopened) are
+    first seen on ``as_of``."""
+    import ibis
+    d = ibis.literal(as_of, type="date")
+    none = ibis.literal(None, type="date")
+    k = cls.select(k_rule=cls.rule, k_key=cls.key, k_failing=cls.failing, k_was_open=cls.was_open)
+    j = problems.left_join(k, [problems.rule == k.k_rule, problems.key == k.k_key]).select(
+        *SCHEMA.names, failing=ibis.coalesce(k.k_failing, False), was_open=ibis.coalesce(k.k_was_open, False))
+    kept = j.filter(~((j.first_seen == d) & ~j.failing))
+    resolve, still, again = kept.was_open & ~kept.failing, kept.was_open & kept.failing, kept.failing & ~kept.was_open
+    kept = kept.mutate(first_seen=ibis.ifelse(again, d, kept.first_seen),
+                       last_seen=ibis.ifelse(still | again, d, kept.last_seen),
+                       resolved_on=ibis.cases((resolve, d), (still | again, none), else_=kept.resolved_on)).select(*SCHEMA.names)
+    new = cls.filter(cls.failing & ~cls.was_open)
+    new = new.anti_join(problems, [new.rule == problems.rule, new.key == problems.key])
+    new = new.select(rule=new.rule, key=new.key, first_seen=d, last_seen=d, resolved_on=none,
+                     **{c: ibis.literal(None, type=str(SCHEMA.field(c).type) if c != "noted_at" else "timestamp")
+                        for c in ("owner", "status", "note", "noted_by", "noted_at")})
+    return kept.union(new.cast(kept.schema()))
+
+
+def _state(path: Path):
+    import ibis
+    problems, reviews = _read(path)
+    return ibis.memtable(problems), reviews
+
+
+def compare(violations: dict, as_of: dt.date, path) -> FollowUp:
+    """New / still open / resolved against the recorded state, changing nothing."""
+    import ibis
+    con = _backend()
+    try:
+        problems, reviews = _state(Path(path))
+        df = _by_rule(con, _classify(problems, ibis.memtable(_current(violations)), as_of), as_of)
+    finally:
+        con.disconnect()
+    return FollowUp(as_of, _previous(reviews, as_of), df, _oldest(df, as_of), recorded=False)
 
 
 def _oldest(df: pd.DataFrame, as_of: dt.date) -> tuple | None:
@@ -175,55 +270,36 @@ def _oldest(df: pd.DataFrame, as_of: dt.date) -> tuple | None:
     return (r["oldest_first_seen"], r["rule"], (as_of - r["oldest_first_seen"]).days)
 
 
-def compare(violations: dict, as_of: dt.date, path) -> FollowUp:
-    """New / still open / resolved against the recorded state, changing nothing."""
-    con = _open(Path(path), write=False)
-    try:
-        df, prev = _compare(con, _current(violations), as_of)
-    finally:
-        con.close()
-    return FollowUp(as_of, prev, df, _oldest(df, as_of), recorded=False)
-
-
 def record(violations: dict, as_of: dt.date, path) -> FollowUp:
-    """Compare, then record this review in one transaction: new problems get ``as_of`` as their
-    first-seen date, open ones their last-seen date, the ones that no longer fail are resolved on
-    ``as_of``.  Running the review again for the same day gives the same record; a review older
-    than the last recorded one only compares (the record moves forward only)."""
+    """Compare, then record this review: new problems get ``as_of`` as their first-seen date, open
+    ones their last-seen date, the ones that no longer fail are resolved on ``as_of``.  Running the
+    review again for the same day gives the same record; a review older than the last recorded
+    one only compares (the record moves forward only)."""
+    import ibis
     path = Path(path)
-    con = _open(path, write=True)
+    cur = _current(violations)
+    con = _backend()
     try:
-        cur = _current(violations)
-        df, prev = _compare(con, cur, as_of)
-        later = con.execute("SELECT count(*) FROM reviews WHERE as_of > ?", [as_of]).fetchone()[0]
-        if later:
-            return FollowUp(as_of, prev, df, _oldest(df, as_of), recorded=False)
-        con.execute("BEGIN")
-        # a same-day earlier run's new problems that no longer fail never were
-        con.execute("DELETE FROM problems WHERE first_seen = ? AND (rule, key) NOT IN "
-                    "(SELECT rule, key FROM cls WHERE failing)", [as_of])
-        con.execute("UPDATE problems SET resolved_on = ? WHERE (rule, key) IN "
-                    "(SELECT rule, key FROM cls WHERE was_open AND NOT failing)", [as_of])
-        con.execute("UPDATE problems SET last_seen = ?, resolved_on = NULL WHERE (rule, key) IN "
-                    "(SELECT rule, key FROM cls WHERE was_open AND failing)", [as_of])
-        # failing and not open before: reopened (resolved earlier) or new
-        con.execute("""UPDATE problems SET first_seen = ?, last_seen = ?, resolved_on = NULL
-                       WHERE (rule, key) IN (SELECT rule, key FROM cls WHERE failing AND NOT was_open)""", [as_of, as_of])
-        con.execute("""INSERT INTO problems (rule, key, first_seen, last_seen)
-                       SELECT c.rule, c.key, ?, ? FROM cls c WHERE c.failing AND NOT c.was_open
-                       AND NOT EXISTS (SELECT 1 FROM problems p WHERE p.rule = c.rule AND p.key = c.key)""",
-                    [as_of, as_of])
-        con.execute("INSERT OR REPLACE INTO reviews VALUES (?, now()::TIMESTAMP, ?)", [as_of, cur.num_rows])
-        con.execute("COMMIT")
+        with _locked(path):
+            problems, reviews = _state(path)
+            cls = _classify(problems, ibis.memtable(cur), as_of)
+            df = _by_rule(con, cls, as_of)
+            prev = _previous(reviews, as_of)
+            if any(d > as_of.isoformat() for d in reviews):
+                return FollowUp(as_of, prev, df, _oldest(df, as_of), recorded=False)
+            nxt = con.to_pyarrow(_next_state(problems, cls, as_of))
+            reviews[as_of.isoformat()] = [dt.datetime.now().isoformat(timespec="seconds"), cur.num_rows]
+            _write(path, nxt, reviews)
     finally:
-        con.close()
-    path.chmod(0o600)
+        con.disconnect()
     return FollowUp(as_of, prev, df, _oldest(df, as_of), recorded=True)
 
 
 def annotate(rule: str, key: str, path, owner: str | None = None, status: str | None = None,
              note: str | None = None) -> None:
     """Set the owner / status / note of one open problem (reviewers; logged)."""
+    import ibis
+
     from ..access import guard
     from .rules import get_rule
     try:
@@ -236,21 +312,73 @@ def annotate(rule: str, key: str, path, owner: str | None = None, status: str | 
     if not path.exists():
         raise JukiError(f"no follow-up record at {path}: it starts with the first scheduled report")
     with guard.entry("followup", rule, params={"key": key, "owner": owner, "status": status}) as g:
-        con = _open(path, write=True)
+        con = _backend()
         try:
-            n = con.execute("SELECT count(*) FROM problems WHERE rule = ? AND key = ? AND resolved_on IS NULL",
-                            [rule, key]).fetchone()[0]
-            if not n:
-                raise JukiError(f"no open problem {rule} for record {key}")
-            me = guard.current().id
-            con.execute("""UPDATE problems SET owner = coalesce(?, owner), status = coalesce(?, status),
-                           note = coalesce(?, note), noted_by = ?, noted_at = now()::TIMESTAMP
-                           WHERE rule = ? AND key = ?""", [owner, status, note, me, rule, key])
+            with _locked(path):
+                problems, reviews = _state(path)
+                this = (problems.rule == rule) & (problems.key == key)
+                if not con.execute(problems.filter(this & problems.resolved_on.isnull()).count()):
+                    raise JukiError(f"no open problem {rule} for record {key}")
+                given = {"owner": owner, "status": status, "note": note}
+                nxt = problems.mutate(
+                    **{c: ibis.ifelse(this, ibis.coalesce(ibis.literal(v, type="string"), problems[c]), problems[c])
+                       for c, v in given.items()},
+                    noted_by=ibis.ifelse(this, ibis.literal(guard.current().id), problems.noted_by),
+                    noted_at=ibis.ifelse(this, ibis.literal(dt.datetime.now().replace(microsecond=0)), problems.noted_at))
+                _write(path, con.to_pyarrow(nxt.select(*SCHEMA.names)), reviews)
         finally:
-            con.close()
+            con.disconnect()
         g.records = 1
         if table == "jumin":
             g.persons = [key.split("|")[0]]
+
+
+def _open_problems(path: Path):
+    problems, _ = _state(path)
+    return problems.filter(problems.resolved_on.isnull())
+
+
+def open_count(path) -> int:
+    """How many problems are open (not resolved) in the record at ``path`` (0 when there is none)."""
+    con = _backend()
+    try:
+        return int(con.execute(_open_problems(Path(path)).count()))
+    finally:
+        con.disconnect()
+
+
+def resolved_by(path, cutoff: dt.date) -> list[tuple[tuple[str, str], dt.date]]:
+    """((rule, key), resolved on) of each problem resolved on or before ``cutoff`` (for retention)."""
+    con = _backend()
+    try:
+        problems, _ = _state(Path(path))
+        gone = problems.filter(problems.resolved_on <= _date(cutoff)).order_by(["resolved_on", "rule", "key"])
+        return [((r["rule"], r["key"]), r["resolved_on"]) for r in con.to_pyarrow(gone).to_pylist()]
+    finally:
+        con.disconnect()
+
+
+def forget_resolved(path, cutoff: dt.date) -> int:
+    """Remove the problems resolved on or before ``cutoff`` (retention); how many went."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    con = _backend()
+    try:
+        with _locked(path):
+            problems, reviews = _state(path)
+            gone = problems.resolved_on.notnull() & (problems.resolved_on <= _date(cutoff))
+            n = int(con.execute(problems.filter(gone).count()))
+            if n:
+                _write(path, con.to_pyarrow(problems.filter(~gone)), reviews)
+            return n
+    finally:
+        con.disconnect()
+
+
+def _date(d: dt.date):
+    import ibis
+    return ibis.literal(d, type="date")
 
 
 def notes(path) -> pd.DataFrame:
@@ -259,13 +387,14 @@ def notes(path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return pd.DataFrame()
-    con = _open(path, write=False)
+    con = _backend()
     try:
-        df = con.execute("""SELECT rule, first_seen, owner, status, note, noted_by, noted_at FROM problems
-                            WHERE resolved_on IS NULL AND (owner IS NOT NULL OR status IS NOT NULL OR note IS NOT NULL)
-                            ORDER BY first_seen""").fetchdf()
+        o = _open_problems(path)
+        o = o.filter(o.owner.notnull() | o.status.notnull() | o.note.notnull())
+        df = con.to_pandas(o.order_by(["first_seen", "rule", "key"])
+                           .select("rule", "first_seen", "owner", "status", "note", "noted_by", "noted_at"))
     finally:
-        con.close()
+        con.disconnect()
     if not len(df):
         return df
     df["rule"] = df["rule"].map(lambda r: get_rule(r).description)

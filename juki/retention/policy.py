@@ -42,6 +42,9 @@ FLOORS = {
 TABLES = frozenset(FLOORS)
 #: The only rows of the live 住民基本台帳ファイル a rule may select.
 JUMIN_ROWS = "removed"
+#: Rules over what is not a table of the store: the operation log, the reports' run folders, the
+#: exported files, and the quality follow-up's resolved problems (their ``date`` is prose).
+OUTSIDE = ("oplog", "reports", "exports", "followup")
 _DAYS = {"y": 365, "d": 1, "bd": 1}
 _PERIOD = re.compile(r"^(\d+)(y|d|bd)$")
 
@@ -169,6 +172,13 @@ def _read(path: Path) -> list[RetentionRule]:
         if raw["table"] == "jumin" and (str(raw["rows"]).strip() != JUMIN_ROWS or raw.get("to") != "jumin_joshu"):
             raise JukiError(f"{where}: only 除票 (rows = \"{JUMIN_ROWS}\") may leave the 住民基本台帳ファイル, "
                             "into jumin_joshu")
+        if raw["table"] not in OUTSIDE:
+            from ..layouts.predicate import expression
+            for k in ("rows", "date"):
+                try:
+                    expression(str(raw[k]))
+                except Exception as e:
+                    raise JukiError(f"{where}: {k} {raw[k]!r}: {str(e).splitlines()[0]}") from None
         out.append(RetentionRule(id=raw["id"], description=raw.get("description", ""), table=raw["table"],
                                  rows=raw["rows"], date=raw["date"], period=raw["period"], action=raw["action"],
                                  to=raw.get("to"), person=raw.get("person")))

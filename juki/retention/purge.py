@@ -24,30 +24,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
-
-from .. import atomic, residency, store
+from .. import atomic, engine, residency, store
 from ..errors import JukiError
 from ..layouts import get
-from .policy import Policy, RetentionRule, load
+from ..layouts.predicate import expression
+from .policy import OUTSIDE, Policy, RetentionRule, load
 
-#: Derived columns the rules may use, per table (computed over the source table ``{src}``).
-#: ``removed``/``removed_on`` come from juki.residency (see the policy file); ``removed_on`` is the
-#: day of the 消除: its processing date, or 住民でなくなった日 when later.
-BASES = {
-    "jumin": "SELECT f.* EXCLUDE (is_current, is_resident), "
-             "bool_or(f.is_current AND NOT f.is_resident) OVER (PARTITION BY f.atena_no) AS removed, "
-             "max(CASE WHEN f.is_current THEN greatest(f.shori_date, coalesce(f.shojo_date, f.shori_date)) END) "
-             "OVER (PARTITION BY f.atena_no) AS removed_on "
-             "FROM ({flags}) f",
-    "jumin_joshu": "SELECT * FROM {src}.jumin_joshu",
-    "honnin": "SELECT *, lead(ido_date) OVER (PARTITION BY jumin_code ORDER BY koshin_jun_no) AS next_ido "
-              "FROM {src}.honnin",
-    "sofusaki": "SELECT * FROM {src}.sofusaki",
-    "quarantine": "SELECT * FROM {src}.quarantine",
-    "load_log": "SELECT * FROM {src}.load_log",
-    "purge_log": "SELECT * FROM {src}.purge_log",
-}
 KEYS = {t: list(get("jumin" if t == "jumin_joshu" else t).key) for t in ("jumin", "jumin_joshu", "honnin", "sofusaki")}
 KEYS["quarantine"] = ["loaded_at", "source_file", "target_table", "line"]
 KEYS["load_log"] = ["loaded_at", "source_file", "sha256", "target_table"]
@@ -55,6 +37,39 @@ KEYS["purge_log"] = ["purged_at", "as_of", "operator"]
 DATA_TABLES = ("jumin", "jumin_joshu", "honnin", "sofusaki", "quarantine")
 STORE_TABLES = DATA_TABLES + ("load_log", "purge_log")      # the workbench's own records too
 RECORD = "purge_record.json"
+
+
+def base(table: str, t, as_of: dt.date):
+    """The rows a rule over ``table`` judges, with the derived columns the policy may use: the
+    住民基本台帳ファイル's ``removed``/``removed_on`` from :mod:`juki.residency` (``removed_on`` is the
+    day of the 消除: its processing date, or 住民でなくなった日 when later), the 本人確認情報's
+    ``next_ido`` (the next row's 異動年月日)."""
+    import ibis
+    if table == "jumin":
+        f = residency.flags(t, as_of)
+        person = f.atena_no
+        on = ibis.greatest(f.shori_date, ibis.coalesce(f.shojo_date, f.shori_date))
+        return f.mutate(removed=(f.is_current & ~f.is_resident).any().over(group_by=person),
+                        removed_on=ibis.ifelse(f.is_current, on, ibis.null()).max().over(group_by=person)
+                        ).drop("is_current", "is_resident")
+    if table == "honnin":
+        return t.mutate(next_ido=t.ido_date.lead().over(ibis.window(group_by=t.jumin_code, order_by=t.koshin_jun_no)))
+    return t
+
+
+def due(rule: RetentionRule, rows, as_of: dt.date):
+    """The keys (and ``yr``, ``due_date``) of the rows of ``rows`` (a :func:`base`) the rule makes
+    due on ``as_of``; with ``person``, only persons all of whose rows are due."""
+    import ibis
+    keys = KEYS[rule.table]
+    person = [rule.person] if rule.person and rule.person not in keys else []
+    i = rows.select(*keys, *person, _d=expression(rule.date)(rows).cast("date"),
+                    _r=ibis.coalesce(expression(rule.rows)(rows), False))
+    is_due = i._r & (i._d <= ibis.literal(rule.cutoff(as_of), type="date")).fill_null(False)
+    if rule.person:
+        is_due = is_due.all().over(group_by=i[rule.person])
+    i = i.mutate(yr=i._d.year(), due_date=i._d, __due=is_due)
+    return i.filter(i.__due).select(*keys, "yr", "due_date")
 
 
 @dataclass
@@ -116,44 +131,20 @@ class PurgeResult:
         return pd.DataFrame(rows).pivot_table(index="年", columns="規則", values="件数", fill_value=0, aggfunc="sum")
 
 
-def _base_sql(table: str, as_of: dt.date, src: str) -> str:
-    if table == "jumin":
-        # residency's flags, compiled over a view of the source table
-        return BASES["jumin"].format(flags=residency.sql("flags", as_of, name="__purge_src_jumin"))
-    return BASES[table].format(src=src)
-
-
-def _due_sql(rule: RetentionRule, as_of: dt.date, src: str, extra_source: str | None = None) -> str:
-    base = extra_source or _base_sql(rule.table, as_of, src)
-    cutoff = rule.cutoff(as_of).isoformat()
-    keys = ", ".join(KEYS[rule.table])
-    person = f", {rule.person}" if rule.person and rule.person not in KEYS[rule.table] else ""
-    inner = (f"SELECT {keys}{person}, CAST(({rule.date}) AS DATE) AS _d, coalesce(({rule.rows}), FALSE) AS _r "
-             f"FROM ({base}) b")
-    due = f"(_r AND coalesce(_d <= DATE '{cutoff}', FALSE))"
-    if rule.person:
-        due = f"bool_and({due}) OVER (PARTITION BY {rule.person})"
-    return (f"SELECT {keys}, yr, due_date FROM (SELECT {keys}, year(_d) AS yr, _d AS due_date, {due} AS due "
-            f"FROM ({inner}) i) WHERE due")
-
-
-def _digest(con, table: str) -> str:
-    """SHA-256 over the sorted rows of a table (its keys: not ``yr``/``due_date``), order-independent."""
-    cols = con.execute(f"SELECT * FROM {table} LIMIT 0").description
-    names = [c[0] for c in cols if c[0] not in ("yr", "due_date")]
+def _digest(b, t) -> str:
+    """SHA-256 over the sorted rows of ``t`` (its keys: not ``yr``/``due_date``), order-independent."""
+    import ibis
+    names = [n for n in t.columns if n not in ("yr", "due_date")]
+    line = ibis.literal("|").join([t[n].cast("string").fill_null("∅") for n in names])
     h = hashlib.sha256()
-    expr = ", ".join(f"coalesce(CAST({n} AS VARCHAR), '∅')" for n in names)
-    cur = con.execute(f"SELECT concat_ws('|', {expr}) AS k FROM {table} ORDER BY k")
-    while batch := cur.fetchmany(100_000):
-        for (line,) in batch:
-            h.update(line.encode() + b"\n")
+    for batch in b.to_pyarrow_batches(t.select(k=line).order_by("k"), chunk_size=100_000):
+        for value in batch.column(0).to_pylist():
+            h.update(value.encode() + b"\n")
     return h.hexdigest()
 
 
-def _counts(con, schema: str) -> dict:
-    have = store.tables(con, schema)
-    return {t: int(con.execute(f'SELECT count(*) FROM "{schema}".{t}').fetchone()[0]) if t in have else 0
-            for t in STORE_TABLES}
+def _counts(b, src, have) -> dict:
+    return {t: int(b.execute(src(t).count())) if t in have else 0 for t in STORE_TABLES}
 
 
 def _selected(policy: Policy, only) -> list[RetentionRule]:
@@ -166,50 +157,58 @@ def _selected(policy: Policy, only) -> list[RetentionRule]:
     return [r for r in policy.rules if r.id in ids]
 
 
-def _plan(con, rules: list[RetentionRule], as_of: dt.date, src: str, registry: Path) -> list[RuleResult]:
-    """Create temp tables due__<rule> (keys + year) and return per-rule counts."""
-    have = store.tables(con, src)
-    if "jumin" in have:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW __purge_src_jumin AS SELECT * FROM {src}.jumin")
-    results = []
+def _union_all(parts):
+    """The rows of every part, in the first part's schema (a moved row keeps its values; the
+    除票 table's columns may be nullable where the live table's are not)."""
+    import ibis
+    if len(parts) == 1:
+        return parts[0]
+    schema = ibis.schema({n: t.copy(nullable=True) for n, t in parts[0].schema().items()})
+    first, *rest = [p.cast(schema) for p in parts]
+    return first.union(*rest, distinct=False)
+
+
+def _plan(b, src, have: set, rules: list[RetentionRule], as_of: dt.date, registry: Path) -> tuple[list[RuleResult], dict]:
+    """Hold each rule's due rows (keys, year, date) on backend ``b`` and count them per rule;
+    ``src(table)`` is the store's table, ``have`` the tables the store holds."""
+    results, held = [], {}
     moved_into: dict[str, list] = {}
     for rule in rules:
         res = RuleResult(rule.id, rule.description, rule.table, rule.action, rule.cutoff(as_of).isoformat(), 0)
+        results.append(res)
         if rule.table in OUTSIDE and as_of > dt.date.today():
             res.skipped = "基準日が今日より後（ストア外の記録・ファイルは実際の日付で消去する）"
-            results.append(res)
             continue
         if rule.table in OUTSIDE:
-            due = outside_due(rule, as_of, registry)
-            res.due = len(due)
-            res.oldest = min(d for _, d in due).isoformat() if due else None
-            res.by_year = {}
-            for _, d in due:
+            items = outside_due(rule, as_of, registry)
+            res.due = len(items)
+            res.oldest = min(d for _, d in items).isoformat() if items else None
+            for _, d in items:
                 res.by_year[d.year] = res.by_year.get(d.year, 0) + 1
-            results.append(res)
             continue
-        extra = None
-        if rule.table in moved_into:
-            # rows moved by an earlier rule of this run are judged together with the table's own
-            parts = [f"SELECT * FROM {src}.{rule.table}"] if rule.table in have else []
-            parts += [f"SELECT s.* FROM {src}.{m_src} s SEMI JOIN due__{m} d USING ({', '.join(KEYS[m_src])})"
-                      for m, m_src in moved_into[rule.table]]
-            extra = " UNION ALL ".join(parts)
-        elif rule.table not in have:
+        parts = [src(rule.table)] if rule.table in have else []
+        # rows moved by an earlier rule of this run are judged together with the table's own
+        parts += [src(m_src).semi_join(held[m], KEYS[m_src]) for m, m_src in moved_into.get(rule.table, [])]
+        if not parts:
             res.skipped = "テーブルなし"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE due__{rule.id} AS SELECT NULL::VARCHAR AS {KEYS[rule.table][0]} WHERE FALSE")
-            results.append(res)
             continue
-        con.execute(f"CREATE OR REPLACE TEMP TABLE due__{rule.id} AS {_due_sql(rule, as_of, src, extra)}")
-        n, oldest = con.execute(f"SELECT count(*), min(due_date) FROM due__{rule.id}").fetchone()
+        rows = _union_all(parts)
+        d = held[rule.id] = engine.hold(b, f"due__{rule.id}", due(rule, base(rule.table, rows, as_of), as_of))
+        n, oldest = b.to_pyarrow(d.aggregate(n=d.count(), oldest=d.due_date.min())).to_pylist()[0].values()
         res.due, res.oldest = int(n), oldest.isoformat() if oldest else None
-        res.by_year = {int(y): int(n) for y, n in con.execute(
-            f"SELECT yr, count(*) FROM due__{rule.id} GROUP BY yr ORDER BY yr").fetchall() if y is not None}
-        res.digest = _digest(con, f"due__{rule.id}")
+        dated = d.filter(d.yr.notnull())
+        years = b.to_pyarrow(dated.group_by("yr").aggregate(n=dated.count()).order_by("yr"))
+        res.by_year = {int(r["yr"]): int(r["n"]) for r in years.to_pylist()}
+        res.digest = _digest(b, d)
         if rule.action == "move":
             moved_into.setdefault(rule.to, []).append((rule.id, rule.table))
-        results.append(res)
-    return results
+    return results, held
+
+
+def _source(con):
+    """The ibis backend over ``con``, the store's tables (attached as ``src``) and their names."""
+    b = engine.backend(con)
+    return b, (lambda t: b.table(t, database="src")), store.tables(con, "src")
 
 
 def plan(db=None, as_of: dt.date | None = None, policy: Policy | None = None, only=None) -> PurgeResult:
@@ -219,16 +218,12 @@ def plan(db=None, as_of: dt.date | None = None, policy: Policy | None = None, on
         raise JukiError(f"no store at {path}")
     policy = policy or load()
     rules = _selected(policy, only)
-    con = duckdb.connect()
-    store.configure(con)
     t0 = time.perf_counter()
-    try:
-        con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+    with store.attached(path) as con:
         as_of = residency.reference_date(con, as_of, schema="src")
-        results = _plan(con, rules, as_of, "src", path)
-        before = _counts(con, "src")
-    finally:
-        con.close()
+        b, src, have = _source(con)
+        results, _ = _plan(b, src, have, rules, as_of, path)
+        before = _counts(b, src, have)
     return PurgeResult(as_of, True, "", results, before, before, False, time.perf_counter() - t0)
 
 
@@ -252,6 +247,7 @@ def apply(db=None, as_of: dt.date | None = None, operator: str = "", policy: Pol
 
 
 def _apply(db, as_of, operator, policy, only) -> PurgeResult:
+    import ibis
     path = store.db_path(db)
     if not path.exists():
         raise JukiError(f"no store at {path}")
@@ -260,37 +256,37 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
     t0 = time.perf_counter()
     result = None
     with store.rewrite(path) as rw:
-        con = rw.con
-        as_of = residency.reference_date(con, as_of, schema="src")
-        results = _plan(con, rules, as_of, "src", path)
-        before = _counts(con, "src")
+        as_of = residency.reference_date(rw.con, as_of, schema="src")
+        b, src, have = _source(rw.con)
+        results, held = _plan(b, src, have, rules, as_of, path)
+        before = _counts(b, src, have)
         atomic.killpoint("planned")
         if not any(r.due for r in results if r.table not in OUTSIDE):
             rw.abandon()
             changed = _erase_outside(rules, results, as_of, path)
             return PurgeResult(as_of, False, operator, results, before, before, changed, time.perf_counter() - t0)
         by = {r.rule: r for r in results}
-        persons = _persons(con, rules, by)
+        gone = {rule.id: held[rule.id] for rule in rules if rule.id in held and by[rule.id].due}
+        persons = _persons(b, src, have, rules, gone)
         for table in STORE_TABLES:
-            removed = [f"due__{rule.id}" for rule in rules
-                       if rule.table == table and by[rule.id].skipped is None and by[rule.id].due]
-            src_tables = store.tables(con, "src")
-            sources = [f"SELECT * FROM src.{table}"] if table in src_tables else []
-            sources += [f"SELECT s.* FROM src.{rule.table} s SEMI JOIN due__{rule.id} d USING ({', '.join(KEYS[rule.table])})"
-                        for rule in rules if rule.action == "move" and rule.to == table and by[rule.id].due]
-            if not sources:
+            # the table's own rows and the rows moved into it, less the rows its rules remove
+            parts = [src(table)] if table in have else []
+            parts += [src(rule.table).semi_join(gone[rule.id], KEYS[rule.table])
+                      for rule in rules if rule.action == "move" and rule.to == table and rule.id in gone]
+            if not parts:
                 continue
-            q = " UNION ALL ".join(sources)
-            keys = ", ".join(KEYS[table])
-            for d in removed:
-                q = f"SELECT * FROM ({q}) x ANTI JOIN {d} USING ({keys})"
-            con.execute(f"INSERT INTO {table} {q}")
+            rows = _union_all(parts)
+            for rule in rules:
+                if rule.table == table and rule.id in gone:
+                    rows = rows.anti_join(gone[rule.id], KEYS[table])
+            b.insert(table, rows)
             atomic.killpoint(f"copied_{table}")
-        store.copy_workbench_tables(con, exclude=("quarantine", "load_log", "purge_log"))
-        after = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in STORE_TABLES}
+        store.copy_workbench_tables(rw.con, exclude=("quarantine", "load_log", "purge_log"))
+        after = {t: int(b.execute(b.table(t).count())) for t in STORE_TABLES}
         result = PurgeResult(as_of, False, operator, results, before, after, True, persons=persons)
-        con.execute("INSERT INTO purge_log VALUES (now(), ?, ?, ?)",
-                    [as_of, operator, json.dumps(result.record(), ensure_ascii=False)])
+        b.insert("purge_log", ibis.memtable({
+            "purged_at": [dt.datetime.now()], "as_of": [as_of], "operator": [operator],
+            "record": [json.dumps(result.record(), ensure_ascii=False)]}).cast(b.table("purge_log").schema()))
     _erase_outside(rules, results, as_of, path)     # after the store's commit: files and the log
     result.seconds = time.perf_counter() - t0
     return result
@@ -298,9 +294,6 @@ def _apply(db, as_of, operator, policy, only) -> PurgeResult:
 
 # ---------------------------------------------------------------- what juki keeps outside the store
 
-#: Rules over what is not a table of the store: the operation log, the reports' run folders, the
-#: exported files, and the quality follow-up's resolved problems.
-OUTSIDE = ("oplog", "reports", "exports", "followup")
 
 
 def outside_due(rule: RetentionRule, as_of: dt.date, registry: Path) -> list[tuple[object, dt.date]]:
@@ -333,12 +326,7 @@ def outside_due(rule: RetentionRule, as_of: dt.date, registry: Path) -> list[tup
         from ..quality import followup
         p = followup.path_for(registry)
         if p.exists():
-            c = duckdb.connect(str(p), read_only=True)
-            try:
-                out = [((r, k), d) for r, k, d in c.execute(
-                    "SELECT rule, key, resolved_on FROM problems WHERE resolved_on <= ?", [cutoff]).fetchall()]
-            finally:
-                c.close()
+            out = followup.resolved_by(p, cutoff)
     return out
 
 
@@ -359,37 +347,38 @@ def _erase_outside(rules, results, as_of: dt.date, registry: Path) -> bool:
                 shutil.rmtree(what, ignore_errors=True) if what.is_dir() else what.unlink(missing_ok=True)
         elif rule.table == "followup":
             from ..quality import followup
-            c = duckdb.connect(str(followup.path_for(registry)))
-            try:
-                c.execute("DELETE FROM problems WHERE resolved_on <= ?", [rule.cutoff(as_of)])
-            finally:
-                c.close()
+            followup.forget_resolved(followup.path_for(registry), rule.cutoff(as_of))
         changed = changed or bool(due)
     return changed
 
 
-def _persons(con, rules, by) -> list[str]:
+def _persons(b, src, have: set, rules, gone: dict) -> list[str]:
     """The 宛名番号 of every person whose rows a purge moves or erases (the 本人確認情報 and 送付先情報
     by their 住民票コード); the log keeps them, so a purge can be found by the person."""
+    people = [src(t).select("atena_no", "jumin_code") for t in ("jumin", "jumin_joshu") if t in have]
     parts = []
     for rule in rules:
-        if by[rule.id].skipped or not by[rule.id].due:
+        if rule.id not in gone:
             continue
+        d = gone[rule.id]
         if rule.table in ("jumin", "jumin_joshu"):
-            parts.append(f"SELECT atena_no FROM due__{rule.id}")
-        elif rule.table in ("honnin", "sofusaki"):
-            parts.append(f"SELECT j.atena_no FROM due__{rule.id} d JOIN (SELECT DISTINCT atena_no, jumin_code FROM src.jumin "
-                         f"UNION SELECT DISTINCT atena_no, jumin_code FROM src.jumin_joshu) j USING (jumin_code)")
+            parts.append(d.select(atena_no=d.atena_no.cast("string")))
+        elif rule.table in ("honnin", "sofusaki") and people:
+            codes = people[0].union(*people[1:]) if len(people) > 1 else people[0].distinct()
+            j = d.join(codes, "jumin_code")
+            parts.append(j.select(atena_no=j.atena_no.cast("string")))
     if not parts:
         return []
-    return [r[0] for r in con.execute(f"SELECT DISTINCT atena_no FROM ({' UNION ALL '.join(parts)})").fetchall()]
+    every = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0].distinct()
+    return b.to_pyarrow(every).column(0).to_pylist()
 
 
 def table_digests(db) -> dict:
     """Content digest of every data table (order-independent), for tests and proofs."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = store.open_duckdb(db)
     try:
+        b = engine.backend(con)
         have = store.tables(con)
-        return {t: _digest(con, t) for t in sorted(have) if t in DATA_TABLES}
+        return {t: _digest(b, b.table(t)) for t in sorted(have) if t in DATA_TABLES}
     finally:
         con.close()
