@@ -97,8 +97,11 @@ STEPS = (
     # latency through the OS boundary and the witness's cost per log entry (juki/benchboundary.py)
     Step("boundary", "the OS boundary (root)", lambda c: [sys.executable, "-m", "juki.benchboundary", c.residents]),
 )
-NAMES = [s.name for s in STEPS] + ["load", "engines"]
-DEFAULT = [n for n in NAMES if n not in ("boundary", "engines")]
+#: ``engines`` measures the review and the statistics on each ``--engine``; ``engines-review`` or
+#: ``engines-statistics`` one of them.
+ENGINE_STEPS = ("engines", "engines-review", "engines-statistics")
+NAMES = [s.name for s in STEPS] + ["load", *ENGINE_STEPS]
+DEFAULT = [n for n in NAMES if n != "boundary" and n not in ENGINE_STEPS]
 
 
 def measure(cmd: list, env: dict) -> tuple[dict, str]:
@@ -194,15 +197,17 @@ def run_bench(a) -> int:
                 entry["steps"][step.name]["result"] = json.loads(last)
             _say(n, step.what, r)
             _save(folder, results)
-        if "engines" in want:
-            for eng in engines:
-                for what, cmd in (("review", [sys.executable, "-m", "juki.bench", "engine-review", c.db, eng]),
-                                  ("statistics", [sys.executable, "-m", "juki.bench", "engine-stats", c.analysis, eng])):
-                    r, out = measure(cmd, env)
-                    last = out.strip().splitlines()[-1] if out.strip() else "{}"
-                    entry["steps"][f"{what}_{eng}"] = {**r, **per_resident(r, n), "result": json.loads(last)}
-                    _say(n, f"{what} of the 本人確認情報 on {eng}" if what == "review" else f"statistics on {eng}", r)
-                    _save(folder, results)
+        kinds = [k for k in ("review", "statistics") if "engines" in want or f"engines-{k}" in want]
+        for eng in engines if kinds else []:
+            for what, cmd in (("review", [sys.executable, "-m", "juki.bench", "engine-review", c.db, eng]),
+                              ("statistics", [sys.executable, "-m", "juki.bench", "engine-stats", c.analysis, eng])):
+                if what not in kinds:
+                    continue
+                r, out = measure(cmd, env)
+                last = out.strip().splitlines()[-1] if out.strip() else "{}"
+                entry["steps"][f"{what}_{eng}"] = {**r, **per_resident(r, n), "result": json.loads(last)}
+                _say(n, f"{what} of the 本人確認情報 on {eng}" if what == "review" else f"statistics on {eng}", r)
+                _save(folder, results)
         if "load" in want:
             for size in [r for r in rows if r not in loaded]:
                 src = folder / f"bench-load-{size}.csv"

@@ -79,10 +79,13 @@ def page(server, browser):
     pg.route("**/*", lambda r: (external.append(r.request.url), r.abort())
              if not r.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
              else r.continue_())
+    console = []
+    pg.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     pg.goto(url)
     pg.wait_for_selector("text=基準日", timeout=120_000)
     pg.wait_for_selector("table.juki", timeout=120_000)
     pg.external = external
+    pg.console = console
     pg.folder = folder
     yield pg
     ctx.close()
@@ -145,6 +148,9 @@ def test_the_explorer_app_follows_every_widget(page, server):
     if os.environ.get("JUKI_SCREENSHOTS"):
         shutil.copy(shot, Path(os.environ["JUKI_SCREENSHOTS"]) / "explorer.png")
     assert pg.external == [], f"the page tried to load from the internet: {pg.external[:3]}"
+    # one JupyterLab on the page: the widgets' extension accepts Voilà's front-end packages
+    versions = [m for m in pg.console if "satisfy" in m or "Unsatisfied version" in m]
+    assert not versions, versions[:3]
     print("explorer update times (s): " + json.dumps({k: round(v, 2) for k, v in timings.items()}, ensure_ascii=False))
 
 

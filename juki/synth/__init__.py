@@ -28,7 +28,7 @@ def generate_store(residents=None, preset=None, seed: int = 1, as_of: dt.date | 
     """``juki generate``: a new store at ``db`` (an existing one only with ``force``), atomically.
 
     Needs the administrator role (the guard logs it)."""
-    from .. import store
+    from .. import atomic, store
     from ..access import guard
     from ..errors import JukiError
     from ..log import oplog
@@ -51,8 +51,9 @@ def generate_store(residents=None, preset=None, seed: int = 1, as_of: dt.date | 
         if path.exists() and not force:
             raise JukiError(f"a store already exists at {path}: use --force to replace it "
                             "(its purge records and load log are lost)")
-        with store.rewrite(path, attach_source=False, memory=store.memory_limit("write")) as rw:
-            rows = build.write(rw.con, params, blocks_per_chunk, progress, workers)
+        with store.rewrite(path, attach_source=False, memory=store.memory_limit("write", params.residents)) as rw:
+            rows = build.write(rw.con, params, blocks_per_chunk, progress, workers,
+                               stage=atomic.temp_beside(path, "stage"))
             store.set_meta(rw.con, {"source": "synthetic", "residents": params.residents, "seed": seed,
                                     "as_of": as_of.isoformat(), "preset": params.preset, "rows": rows["tables"],
                                     "oplog_head": oplog.head()})

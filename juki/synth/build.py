@@ -13,11 +13,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from .. import businessdays, store
+from .. import atomic, businessdays, store
 from ..codes import municipality
 from ..layouts import LAYOUTS, Layout
 from . import cs_files, events, identities, jumin, people
@@ -179,28 +180,53 @@ def _parallel(p: Params, workers: int):
 
 
 FINISH = {
-    # one 更新順番号 sequence over the whole city, in time order
-    # (the sort carries the row ids only, not the 36 columns: a narrow sort, then a join)
-    "honnin": "INSERT INTO honnin SELECT s.* REPLACE (k.n AS koshin_jun_no) FROM _stage_honnin s JOIN "
-              "(SELECT rowid AS rid, row_number() OVER (ORDER BY time_stamp, jumin_code, koshin_jun_no) AS n "
-              "FROM _stage_honnin) k ON s.rowid = k.rid",
+    # one 更新順番号 sequence over the whole city, in time order: the numbering is a narrow table of
+    # its own first (row ids only, not the 36 columns), then joined -- computed inside the insert
+    # instead, the window's sort and the join's build held memory a 2 GB writer did not have
+    "honnin": ["{create} {s}_stage_num AS SELECT rowid AS rid, row_number() OVER "
+               "(ORDER BY time_stamp, jumin_code, koshin_jun_no) AS n FROM {s}_stage_honnin",
+               "INSERT INTO honnin SELECT s.* REPLACE (k.n AS koshin_jun_no) FROM {s}_stage_honnin s "
+               "JOIN {s}_stage_num k ON s.rowid = k.rid",
+               "DROP TABLE {s}_stage_num"],
     # one batch a processing day: 送付先管理番号 = day + serial, 対象となる人数 = persons in it
-    "sofusaki": "INSERT INTO sofusaki SELECT * REPLACE (strftime(shori_date, '%Y%m%d') || '000001' AS sofusaki_kanri_no,"
-                " CAST(count(*) OVER (PARTITION BY shori_date) AS INTEGER) AS taisho_ninzu) FROM _stage_sofusaki",
+    "sofusaki": ["INSERT INTO sofusaki SELECT * REPLACE (strftime(shori_date, '%Y%m%d') || '000001' AS sofusaki_kanri_no,"
+                 " CAST(count(*) OVER (PARTITION BY shori_date) AS INTEGER) AS taisho_ninzu) FROM {s}_stage_sofusaki"],
 }
 
 
-def write(con, p: Params, chunk_blocks: int = 8, progress=None, workers: int = 1) -> dict:
-    """Generate the city into an open DuckDB connection (schema created); returns row counts."""
-    con.execute("CREATE TEMP TABLE _stage_honnin AS SELECT * FROM honnin WHERE FALSE")
-    con.execute("CREATE TEMP TABLE _stage_sofusaki AS SELECT * FROM sofusaki WHERE FALSE")
+def write(con, p: Params, chunk_blocks: int = 8, progress=None, workers: int = 1, stage: Path | None = None) -> dict:
+    """Generate the city into an open DuckDB connection (schema created); returns row counts.
+
+    The 本人確認情報 and 送付先情報 wait for their city-wide numbering in staging tables: in a
+    scratch database file ``stage`` (removed afterwards) when given -- so a large city's staging
+    spills to disk like any table instead of filling memory -- else temporary tables."""
+    where = ("CREATE TABLE", "_stage.") if stage is not None else ("CREATE TEMP TABLE", "")
+    if stage is not None:
+        atomic.remove(stage, Path(f"{stage}.wal"))
+        old = os.umask(0o077)           # private, as the store: it holds the registry's rows
+        try:
+            con.execute(f"ATTACH '{stage}' AS _stage")
+        finally:
+            os.umask(old)
+    try:
+        return _write(con, p, chunk_blocks, progress, workers, *where)
+    finally:
+        if stage is not None:
+            con.execute("DETACH _stage")
+            atomic.remove(stage, Path(f"{stage}.wal"))
+
+
+def _write(con, p: Params, chunk_blocks: int, progress, workers: int, create: str, prefix: str) -> dict:
+    for t in ("honnin", "sofusaki"):
+        con.execute(f"{create} {prefix}_stage_{t} AS SELECT * FROM {t} WHERE FALSE")
     buf: list[Block] = []
     living = 0
     seconds = {"insert": 0.0, "finish": 0.0}
 
     def flush():
         t0 = time.perf_counter()
-        for name, target in (("jumin", "jumin"), ("honnin", "_stage_honnin"), ("sofusaki", "_stage_sofusaki")):
+        for name, target in (("jumin", "jumin"), ("honnin", f"{prefix}_stage_honnin"),
+                             ("sofusaki", f"{prefix}_stage_sofusaki")):
             t = pa.concat_tables([getattr(x, name) for x in buf])
             con.register("_blk", t)
             con.execute(f"INSERT INTO {target} SELECT * FROM _blk")
@@ -224,9 +250,12 @@ def write(con, p: Params, chunk_blocks: int = 8, progress=None, workers: int = 1
         if task:
             task.__exit__(None, None, None)
     t0 = time.perf_counter()
-    for table, sql in FINISH.items():
-        con.execute(sql)
-        con.execute(f"DROP TABLE _stage_{table}")
+    # the numbering decides the order, not the insertion: DuckDB need not buffer to keep it
+    con.execute("SET preserve_insertion_order = false")
+    for table, statements in FINISH.items():
+        for sql in statements:
+            con.execute(sql.format(create=create, s=prefix))
+        con.execute(f"DROP TABLE {prefix}_stage_{table}")
     seconds["finish"] = time.perf_counter() - t0
     counts = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in LAYOUTS}
     return {"residents": living, "tables": counts, "seconds": {k: round(v, 1) for k, v in seconds.items()}}
