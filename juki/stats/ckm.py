@@ -55,6 +55,16 @@ class PTable:
         row = min(i, self.params.imax)
         return np.asarray(self.targets[row]) - row
 
+    def preimage(self, q: int) -> tuple[int, int]:
+        """The least and greatest true count a published value ``q`` can come from.
+
+        >>> pt = build(PTableParams(D=3, V=2.0, js=2))
+        >>> pt.preimage(0), pt.preimage(3), pt.preimage(10)
+        ((0, 3), (1, 6), (7, 13))
+        """
+        ok = [i for i in range(0, q + self.params.D + 1) if q - i in set(self.noise(i).tolist())]
+        return min(ok), max(ok)
+
     def moments(self) -> dict:
         """Per row: mean and variance of the noise (all rows must have mean 0; ptable's empResults)."""
         out = {}

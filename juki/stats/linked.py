@@ -55,16 +55,19 @@ class Audit:
     added: int = 0
     seconds: float = 0.0
     disclosed: list = field(default_factory=list)     # (table, area, label, true, lo, hi)
+    explorer_programs: int = 0                         # of which with the explorer's answers as well
+    pinned: list = field(default_factory=list)         # (table, area, label, true): pinned with the explorer's answers
 
     @property
     def ok(self) -> bool:
-        return not self.disclosed
+        return not self.disclosed and not self.pinned
 
     def line(self) -> str:
         state = "適合" if self.ok else "不適合"
         return (f"連結表の秘匿監査（{'・'.join(self.tables)}）: {state} — {self.areas}町域、秘匿セル {self.hidden_cells:,}、"
-                f"線形計画 {self.programs:,}回、追加秘匿 {self.added:,}、{self.seconds:.1f}秒"
-                + ("" if self.ok else f"、推定可能なセル {len(self.disclosed)}"))
+                f"線形計画 {self.programs:,}回（うち分析者向け集計表の値を加えたもの {self.explorer_programs:,}回）、"
+                f"追加秘匿 {self.added:,}、{self.seconds:.1f}秒"
+                + ("" if self.ok else f"、推定可能なセル {len(self.disclosed) + len(self.pinned)}"))
 
 
 def _age_index(label: str) -> list[int]:
@@ -134,10 +137,15 @@ class _Ranges:
     range of any hidden cell is one minimisation and one maximisation over the same model
     (HiGHS through highspy, warm-started between objectives)."""
 
-    def __init__(self, A, b):
+    def __init__(self, A, b, bounds=None):
         from scipy import sparse
         n = A.shape[1]
-        self.h = _highs_model(sparse.csc_matrix(np.asarray(A, dtype=float)), b)
+        lo = hi = np.asarray(b, dtype=float)
+        if bounds:                       # rows lo <= atoms <= hi besides the equalities
+            A = np.vstack([A, [m for m, _, _ in bounds]])
+            lo = np.concatenate([lo, [a for _, a, _ in bounds]])
+            hi = np.concatenate([hi if hi is not lo else lo, [z for _, _, z in bounds]])
+        self.h = _highs_model(sparse.csc_matrix(np.asarray(A, dtype=float)), lo, hi)
         self.n = n
         self.idx = np.arange(n, dtype=np.int32)
         self.solutions: list = []        # every optimum found: a release the attacker cannot rule out
@@ -179,8 +187,9 @@ def _quiet_highs(highspy):
     return h
 
 
-def _highs_model(M, b, **options):
-    """A quiet HiGHS model: the rows of the sparse matrix ``M`` equal ``b``, every column >= 0."""
+def _highs_model(M, b, upper=None, **options):
+    """A quiet HiGHS model: the rows of the sparse matrix ``M`` equal ``b`` (or lie between ``b``
+    and ``upper``), every column >= 0."""
     import highspy
     h = _quiet_highs(highspy)
     for k, v in {"output_flag": False, **options}.items():
@@ -192,7 +201,8 @@ def _highs_model(M, b, **options):
     lp.col_cost_ = np.zeros(n)
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = np.full(n, highspy.kHighsInf)
-    lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+    lp.row_lower_ = np.asarray(b, dtype=float)
+    lp.row_upper_ = lp.row_lower_ if upper is None else np.asarray(upper, dtype=float)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
         M.indptr.astype(np.int32), M.indices.astype(np.int32), M.data.astype(float))
@@ -277,6 +287,75 @@ def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> t
         model = None                     # one equality fewer: the model is built again
         todo = [i, j] + todo
     return programs, [c for c, h in zip(cells, hid) if h and c.table >= 0], disclosed
+
+
+def unpinned_area(tables, area: int, bounds: list) -> tuple[int, list, list]:
+    """One 町域 with what the analysts' tables say as well: ``bounds`` are rows (atoms, lo, hi),
+    the ranges the explorer's perturbed finest cells leave for their true counts.  No hidden
+    cell may be pinned to one value by the published cells and those ranges together; where one
+    is, the published cell sharing most of its atoms is hidden too.  (The protection interval of
+    :func:`protected` cannot hold here: a perturbed value of 3 or more already says that somebody
+    is in the cell, which is the cell-key method's known limit.)  Returns (programs, the hidden
+    cells at the end, cells still pinned)."""
+    cells = _cells(tables, area)
+    A = np.array([c.atoms for c in cells], dtype=float)
+    val = np.array([tables[c.table].counts[c.index] if c.table >= 0 else 0 for c in cells], dtype=float)
+    hid = np.array([bool(tables[c.table].hidden[c.index]) if c.table >= 0 else False for c in cells])
+    programs, pinned = 0, []
+    todo = [int(i) for i in np.flatnonzero(hid)]
+    wlo, whi = val.copy(), val.copy()
+    model = None
+    while todo:
+        i = todo.pop(0)
+        if whi[i] - wlo[i] >= 0.5:
+            continue
+        if model is None:
+            model = _Ranges(A[~hid], val[~hid], bounds)
+        for sign in (1, -1):
+            bound = (model.low if sign == 1 else model.high)(A[i])      # inf: unbounded above
+            wlo[i], whi[i] = min(wlo[i], bound), max(whi[i], bound)
+            programs += 1
+            for x in model.solutions:
+                v = A @ x
+                np.minimum(wlo, v, out=wlo)
+                np.maximum(whi, v, out=whi)
+            model.solutions.clear()
+            if whi[i] - wlo[i] >= 0.5:
+                break
+        if whi[i] - wlo[i] >= 0.5:
+            continue
+        cand = np.flatnonzero(~hid & (A @ A[i] > 0) & np.array([c.table >= 0 for c in cells]))
+        if not len(cand):
+            pinned.append((cells[i], val[i]))
+            continue
+        share = (A[cand] @ A[i]) / A[cand].sum(axis=1)
+        j = int(cand[min(range(len(cand)), key=lambda k: (cells[cand[k]].margin, val[cand[k]] == 0,
+                                                          val[cand[k]], -share[k]))])
+        hid[j] = True
+        model = None
+        todo = [i, j] + todo
+    return programs, [c for c, h in zip(cells, hid) if h and c.table >= 0], pinned
+
+
+def explorer_bounds(tables, finest, ptable, width: int = 5) -> dict:
+    """Per 町域 row of the family: (atoms, lo, hi) of every (5歳階級 × 性別) group of the explorer's
+    perturbed finest cells -- the true count lies in the sum of their pre-images."""
+    from .tablebuilder import band_label
+    areas = {label: k for k, label in enumerate(tables[0].axes[0][1])}
+    sex_atom = {"男": 0, "女": 1}
+    out: dict = {}
+    for (choiki, band, sex), part in finest.groupby(["choiki", "band", "sex"]):
+        k = areas.get(choiki)
+        if k is None:
+            continue
+        lo = hi = 0
+        for q in part["p"].tolist():
+            a, b = ptable.preimage(int(q))
+            lo, hi = lo + a, hi + b
+        m = np.zeros((AGES, SEXES), bool)
+        m[np.ix_([AGES - 1] if band < 0 else _age_index(band_label(int(band), width)), [sex_atom.get(sex, 2)])] = True
+        out.setdefault(k, []).append((m.ravel(), lo, hi))
+    return out
 
 
 class _Whole:
@@ -409,7 +488,7 @@ class _Model:
         return self.rows[dual > 1e-9]
 
 
-def protect_release(tables: list, protection: int = 2, threshold: int = 2) -> Audit:
+def protect_release(tables: list, protection: int = 2, threshold: int = 2, bounds: dict | None = None) -> Audit:
     """Suppress the family jointly and audit it; the tables' ``hidden`` masks are updated.
 
     First 町域 by 町域 (small programs that do most of the suppressing), then the whole family
@@ -430,6 +509,14 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2) -> Au
                 fam[c.table].hidden[c.index] = True
             for c, v, lo, hi in disclosed:
                 audit.disclosed.append((fam[c.table].name, area, c.index, int(v), lo, hi))
+            if bounds and bounds.get(area):
+                programs, hidden, pinned = unpinned_area(fam, area, bounds[area])
+                audit.programs += programs
+                audit.explorer_programs += programs
+                for c in hidden:
+                    fam[c.table].hidden[c.index] = True
+                audit.pinned = [d for d in audit.pinned if d[1] != area]
+                audit.pinned += [(fam[c.table].name, area, c.index, int(v)) for c, v in pinned]
         todo, _ = _line_rule(fam, n_areas)
         if todo:
             audit.disclosed = [d for d in audit.disclosed if d[1] not in todo]

@@ -76,22 +76,33 @@ class Release:
                                      movements.workload(a, start, end, protect)]
         rel.tables["外国人住民"] = [population.foreign_nationality(a, ref, protect), population.foreign_status(a, ref, protect),
                                 official.foreign_detail(a, ref, protect)]
-        rel.protect_linked(load().protection)
+        rel.protect_linked(load().protection, a)
         return rel
 
-    def protect_linked(self, protection: int) -> None:
+    def protect_linked(self, protection: int, a=None) -> None:
         """The 町域 tables as one problem, audited by the attacker's linear program; refused if
-        any hidden cell can still be pinned or narrowed below the protection interval."""
+        any hidden cell can still be pinned or narrowed below the protection interval.  With the
+        analysis store ``a``, what its analysts' tables answer for the same date is part of the
+        attacker's knowledge too: no hidden cell may be pinned by the two together."""
         from ..errors import JukiError
         from . import linked
         names = {t.name for t in self.all_tables()}
         if self.protect.method != "suppression" or not self.protect.threshold or not set(linked.FAMILY) <= names:
             return
-        self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold)
+        bounds = None
+        if a is not None:
+            from . import ckm, tablebuilder
+            from .policy import load
+            width = tablebuilder.rules().age_band
+            fam = [self.find(n) for n in linked.FAMILY]
+            bounds = linked.explorer_bounds(fam, tablebuilder.finest(a, self.ref, width), ckm.build(load().ptable),
+                                            width)
+        self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold, bounds)
         linked.same_cells_same_fate(self.all_tables())
         if not self.audit.ok:
-            raise JukiError(f"the release is refused: {len(self.audit.disclosed)} hidden cell(s) of the 町域 tables "
-                            "can still be narrowed by a linear program over the published ones")
+            raise JukiError(f"the release is refused: {len(self.audit.disclosed) + len(self.audit.pinned)} hidden "
+                            "cell(s) of the 町域 tables can still be narrowed by a linear program over the published "
+                            "ones (and the analysts' tables)")
         self.shares = official.band_shares(self.find("three_bands_choiki"))
 
     def all_tables(self) -> list[StatTable]:
