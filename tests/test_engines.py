@@ -66,6 +66,17 @@ def test_the_review_names_the_same_keys_on_duckdb_and_spark(defects):
     print(f"same failing keys on both engines: {sum(len(k) for k in expected.values())} planted, {compared} rules")
 
 
+def test_gx_validates_the_outcome_on_spark_as_on_duckdb(defects):
+    """On Spark, GX computes its expectations over a Spark DataFrame of the outcome (its Spark
+    data source); its counts per rule class equal those of the pandas validation on DuckDB."""
+    from juki.quality.review import review
+    path, parquet, _ = defects
+    on_duck = review(engine.backend(duckdb.connect(str(path), read_only=True)), files="honnin", as_of=AS_OF)
+    on_spark = review(engine.spark_backend(parquet), files="honnin", as_of=AS_OF)
+    assert on_spark.timings["engine"] == "pyspark" and on_spark.gx == on_duck.gx
+    assert on_spark.gx["honnin"]["unsuccessful_expectations"] > 0
+
+
 def test_the_official_tables_are_the_same_on_duckdb_and_spark(small_db, tmp_path):
     from juki.analysis.publish import publish
     from juki.analysis.store import Analysis

@@ -83,8 +83,9 @@ def stale_suites() -> list[str]:
             or suite_path(t).read_text(encoding="utf-8") != render_suite(t)]
 
 
-def validate(violations: dict) -> dict:
-    """Run each file's suite over its violations table.
+def validate(violations: dict, spark=None) -> dict:
+    """Run each file's suite over its violations table: as a pandas frame, or as a Spark
+    DataFrame computed by GX on Spark when the review ran there (``spark``: its session).
 
     Returns {table: {success, evaluated_expectations, unsuccessful_expectations, by_class}}
     where ``by_class`` is GX's count of unexpected rows per rule class."""
@@ -95,7 +96,12 @@ def validate(violations: dict) -> dict:
     ctx = gx.get_context(mode="ephemeral")
     # no tqdm bars: in a notebook they become widgets whose renderer loads from a CDN
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    ds = ctx.data_sources.add_pandas("juki_rule_outcomes")
+    if spark is not None:
+        ds = ctx.data_sources.add_spark("juki_rule_outcomes")
+        frame = _spark_frame(spark)
+    else:
+        ds = ctx.data_sources.add_pandas("juki_rule_outcomes")
+        frame = None
     out = {}
     for table, arrow in violations.items():
         asset = ds.add_dataframe_asset(f"{table}_violations")
@@ -108,6 +114,8 @@ def validate(violations: dict) -> dict:
         suite = ctx.suites.add(suite)
         vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_review", data=batch, suite=suite))
         df = arrow.select(["rule"]).to_pandas() if arrow.num_rows else pd.DataFrame({"rule": pd.Series([], dtype=object)})
+        if frame is not None:
+            df = frame(df)
         res = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT).to_json_dict()
         out[table] = {"success": res["success"],
                       "evaluated_expectations": res["statistics"]["evaluated_expectations"],
@@ -115,3 +123,10 @@ def validate(violations: dict) -> dict:
                       "by_class": {er["expectation_config"]["meta"]["class"]: int(er["result"].get("unexpected_count", 0))
                                    for er in res["results"]}}
     return out
+
+
+def _spark_frame(spark):
+    """pandas ``rule`` column -> a Spark DataFrame of the same rows (a string column even when empty)."""
+    from pyspark.sql.types import StringType, StructField, StructType
+    schema = StructType([StructField("rule", StringType(), True)])
+    return lambda df: spark.createDataFrame([(r,) for r in df["rule"].tolist()], schema)

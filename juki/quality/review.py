@@ -55,7 +55,7 @@ def review(con, files="jumin,honnin,sofusaki", as_of: dt.date | None = None, use
     if use_gx:
         from .gx import validate
         t2 = time.perf_counter()
-        rv.gx = validate(viol)
+        rv.gx = validate(viol, getattr(con, "_session", None) if getattr(con, "name", "") == "pyspark" else None)
         rv.timings["gx_validate_s"] = round(time.perf_counter() - t2, 3)
         cross_check(rv)
     return rv
