@@ -439,18 +439,22 @@ def chart(results: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     sizes = sorted(int(k) for k in runs)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     names = sorted({s for k in runs for s in runs[k]["steps"] if not s.startswith("load_") and s != "boundary"})
-    for s in names:
+    colours = plt.get_cmap("tab20").colors
+    for k, s in enumerate(names):
         xs = [n for n in sizes if s in runs[str(n)]["steps"]]
-        ax1.plot(xs, [runs[str(n)]["steps"][s]["wall_s"] * 1e6 / n for n in xs], marker="o", label=s)
-        ax2.plot(xs, [runs[str(n)]["steps"][s]["peak_mib"] * 1024 / n for n in xs], marker="o", label=s)
+        # one colour and marker per step (more steps than a 10-colour cycle; the engines' dashed)
+        style = dict(color=colours[(2 * k) % 20 + (k // 10) % 2], marker="os^Dv<>ph*"[k % 10], label=s,
+                     linestyle="--" if s.endswith(("_duckdb", "_spark")) else "-")
+        ax1.plot(xs, [runs[str(n)]["steps"][s]["wall_s"] * 1e6 / n for n in xs], **style)
+        ax2.plot(xs, [runs[str(n)]["steps"][s]["peak_mib"] * 1024 / n for n in xs], **style)
     for ax, t in ((ax1, "wall time per resident (µs)"), (ax2, "peak RSS per resident (KiB)")):
         ax.set_xscale("log")
         ax.set_xlabel("residents")
         ax.set_title(t)
         ax.grid(alpha=.3)
-    ax1.legend(fontsize=8)
+    ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     with atomic.replacing(out) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
