@@ -72,13 +72,16 @@ class Analysis:
         return a
 
     def to_parquet(self, folder) -> list[Path]:
-        """The analysis tables as ``<folder>/<table>.parquet``, for another engine."""
+        """The analysis tables as ``<folder>/<table>.parquet``, for another engine; each file
+        written whole, then renamed (as :func:`juki.store.to_parquet` writes the registry's)."""
+        from .. import atomic
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         out = []
         for t in TABLES:
             out.append(folder / f"{t}.parquet")
-            self.con.table(t).to_parquet(out[-1])
+            with atomic.replacing(out[-1]) as tmp:
+                self.con.table(t).to_parquet(tmp)
         return out
 
     @property
