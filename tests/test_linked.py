@@ -263,8 +263,11 @@ def test_a_cell_published_twice_is_hidden_in_both_or_neither(analysis):
 
 def _preimage(q: int, pt) -> tuple[int, int]:
     """The true counts a published (perturbed) value ``q`` can come from, as a range: the
-    attacker knows the ptable."""
-    ok = [i for i in range(0, q + pt.params.D + 1) if q - i in set(pt.noise(i).tolist())]
+    attacker knows the ptable, and rules out noises too unlikely for any cell key of 8 decimals
+    to reach (the helper's attack of 2026-12-01 pinned two true 3s that way)."""
+    def possible(i):
+        return {int(v) for v, p in zip(pt.noise(i), pt.probs(i)) if p >= 1e-8}
+    ok = [i for i in range(0, q + pt.params.D + 1) if q - i in possible(i)]
     return min(ok), max(ok)
 
 

@@ -55,14 +55,31 @@ class PTable:
         row = min(i, self.params.imax)
         return np.asarray(self.targets[row]) - row
 
+    def reachable(self, i: int) -> set:
+        """The noises a count ``i`` can really get: those whose probability interval holds a cell
+        key.  Keys have 8 decimals (:func:`cell_keys`), so a noise whose probability is below
+        that grain (the entropy solver leaves some at about 1e-12) may hold no key at all, and an
+        attacker who knows the ptable rules it out.
+
+        >>> pt = build(PTableParams(D=3, V=2.0, js=2))
+        >>> [f"{p:.0e}" for p in pt.probs(1)], sorted(pt.reachable(1))     # 1 -> 4 holds no key
+        (['7e-01', '3e-01', '1e-12'], [-1, 2])
+        """
+        row = min(i, self.params.imax)
+        cum = np.asarray(self.cum[row])
+        lows = np.concatenate([[0.0], cum[:-1]])
+        first = np.round(np.ceil(np.round(lows * GRAIN, 4)) / GRAIN, 8)      # the first key at or above each start
+        hit = (np.searchsorted(cum, first, side="right") == np.arange(len(cum))) & (first < 1.0)
+        return {int(v) for v, h in zip(self.noise(i), hit) if h}
+
     def preimage(self, q: int) -> tuple[int, int]:
         """The least and greatest true count a published value ``q`` can come from.
 
         >>> pt = build(PTableParams(D=3, V=2.0, js=2))
-        >>> pt.preimage(0), pt.preimage(3), pt.preimage(10)
-        ((0, 3), (1, 6), (7, 13))
+        >>> pt.preimage(0), pt.preimage(3), pt.preimage(4), pt.preimage(10)
+        ((0, 3), (1, 6), (3, 7), (7, 13))
         """
-        ok = [i for i in range(0, q + self.params.D + 1) if q - i in set(self.noise(i).tolist())]
+        ok = [i for i in range(0, q + self.params.D + 1) if q - i in self.reachable(i)]
         return min(ok), max(ok)
 
     def moments(self) -> dict:
@@ -106,6 +123,10 @@ def build(params: PTableParams = PTableParams()) -> PTable:
         c[-1] = 1.0
         cum.append(tuple(float(x) for x in c))
     return PTable(params, tuple(targets), tuple(cum))
+
+
+#: Cell keys are rounded to this grain (8 decimals).
+GRAIN = 10 ** 8
 
 
 def cell_keys(keysums) -> np.ndarray:
