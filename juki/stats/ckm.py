@@ -55,7 +55,7 @@ class PTable:
         row = min(i, self.params.imax)
         return np.asarray(self.targets[row]) - row
 
-    def reachable(self, i: int) -> set:
+    def reachable(self, i: int) -> frozenset:
         """The noises a count ``i`` can really get: those whose probability interval holds a cell
         key.  Keys have 8 decimals (:func:`cell_keys`), so a noise whose probability is below
         that grain (the entropy solver leaves some at about 1e-12) may hold no key at all, and an
@@ -65,12 +65,7 @@ class PTable:
         >>> [f"{p:.0e}" for p in pt.probs(1)], sorted(pt.reachable(1))     # 1 -> 4 holds no key
         (['7e-01', '3e-01', '1e-12'], [-1, 2])
         """
-        row = min(i, self.params.imax)
-        cum = np.asarray(self.cum[row])
-        lows = np.concatenate([[0.0], cum[:-1]])
-        first = np.round(np.ceil(np.round(lows * GRAIN, 4)) / GRAIN, 8)      # the first key at or above each start
-        hit = (np.searchsorted(cum, first, side="right") == np.arange(len(cum))) & (first < 1.0)
-        return {int(v) for v, h in zip(self.noise(i), hit) if h}
+        return _reachable(self, min(i, self.params.imax))
 
     def preimage(self, q: int) -> tuple[int, int]:
         """The least and greatest true count a published value ``q`` can come from.
@@ -79,8 +74,7 @@ class PTable:
         >>> pt.preimage(0), pt.preimage(3), pt.preimage(4), pt.preimage(10)
         ((0, 3), (1, 6), (3, 7), (7, 13))
         """
-        ok = [i for i in range(0, q + self.params.D + 1) if q - i in self.reachable(i)]
-        return min(ok), max(ok)
+        return _preimage(self, int(q))
 
     def moments(self) -> dict:
         """Per row: mean and variance of the noise (all rows must have mean 0; ptable's empResults)."""
@@ -127,6 +121,21 @@ def build(params: PTableParams = PTableParams()) -> PTable:
 
 #: Cell keys are rounded to this grain (8 decimals).
 GRAIN = 10 ** 8
+
+
+@lru_cache(maxsize=64)
+def _reachable(pt: PTable, row: int) -> frozenset:
+    cum = np.asarray(pt.cum[row])
+    lows = np.concatenate([[0.0], cum[:-1]])
+    first = np.round(np.ceil(np.round(lows * GRAIN, 4)) / GRAIN, 8)      # the first key at or above each start
+    hit = (np.searchsorted(cum, first, side="right") == np.arange(len(cum))) & (first < 1.0)
+    return frozenset(int(v) for v, h in zip(np.asarray(pt.targets[row]) - row, hit) if h)
+
+
+@lru_cache(maxsize=4096)
+def _preimage(pt: PTable, q: int) -> tuple[int, int]:
+    ok = [i for i in range(max(0, q - pt.params.D), q + pt.params.D + 1) if q - i in pt.reachable(i)]
+    return min(ok), max(ok)
 
 
 def cell_keys(keysums) -> np.ndarray:
