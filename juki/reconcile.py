@@ -167,10 +167,8 @@ def _reconcile(files, side, as_of, db, encoding, profile, engine: str = "duckdb"
         con = store.connect(path)
         try:
             as_of = reference_date(con, as_of)
-            j = jumin_current(con.table("jumin"), as_of)
-            theirs = j.filter(j.jumin_code.notnull()).select(jumin_code=j.jumin_code,
-                                                             **{h: j[c] for h, c in KIZON.items()})
-            return _compare(honnin_current(con.table("honnin"), as_of), theirs, side, as_of, 0)
+            return _compare(honnin_current(con.table("honnin"), as_of), _kizon(con.table("jumin"), as_of), side,
+                            as_of, 0)
         finally:
             con.disconnect()
     as_of = _store_date(path, as_of)
@@ -189,6 +187,12 @@ def _reconcile(files, side, as_of, db, encoding, profile, engine: str = "duckdb"
             oc.disconnect()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _kizon(jumin, as_of: dt.date):
+    """既存住基's side: each person's current 住民基本台帳 record, under the 本人確認情報's items."""
+    j = jumin_current(jumin, as_of)
+    return j.filter(j.jumin_code.notnull()).select(jumin_code=j.jumin_code, **{h: j[c] for h, c in KIZON.items()})
 
 
 def _store_date(path: Path, as_of):
@@ -217,11 +221,7 @@ def _reconcile_on_spark(files, side, as_of, path: Path, encoding, profile) -> Re
             tables += ("theirs_honnin",)
         sp = engines.spark_backend(tmp, tables)
         ours = honnin_current(sp.table("honnin"), as_of)
-        if side == "kizon":
-            j = jumin_current(sp.table("jumin"), as_of)
-            theirs = j.filter(j.jumin_code.notnull()).select(jumin_code=j.jumin_code, **{h: j[c] for h, c in KIZON.items()})
-        else:
-            theirs = honnin_current(sp.table("theirs_honnin"), as_of)
+        theirs = _kizon(sp.table("jumin"), as_of) if side == "kizon" else honnin_current(sp.table("theirs_honnin"), as_of)
         return _compare(ours, theirs, side, as_of, quarantined)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -126,6 +126,11 @@ def open_duckdb(db, read_only: bool = True, memory: str | None = None) -> duckdb
     return con
 
 
+def _attach_src(con, path: Path) -> None:
+    """The store at ``path`` attached read-only as ``src``."""
+    con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+
+
 @contextlib.contextmanager
 def attached(db):
     """A DuckDB connection of its own (in memory, for temporary tables) with the store attached
@@ -137,7 +142,7 @@ def attached(db):
     con = duckdb.connect()
     try:
         configure(con, path)
-        con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+        _attach_src(con, path)
         yield con
     finally:
         con.close()
@@ -293,7 +298,7 @@ def rewrite(path, attach_source: bool = True, memory: str | None = None, schema:
         configure(con, path, memory)
         source = attach_source and path.exists()
         if source:
-            con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+            _attach_src(con, path)
         if schema:
             create_schema(con)
         else:

@@ -193,7 +193,7 @@ def _classify(problems, cur, as_of: dt.date):
     same day classifies as the first run of that day did) and its ``first_seen``."""
     import ibis
     from ibis import _
-    d = ibis.literal(as_of, type="date")
+    d = _date(as_of)
     o = problems.filter((problems.first_seen < d) & (problems.resolved_on.isnull() | (problems.resolved_on >= d)))
     o = o.select(o_rule=o.rule, o_key=o.key, first_seen=o.first_seen)
     c = cur.select(c_rule=cur.rule, c_key=cur.key).distinct()
@@ -226,7 +226,7 @@ def _next_state(problems, cls, as_of: dt.date):
     ones still failing are seen on ``as_of``; failing ones not open before (new, or reopened) are
     first seen on ``as_of``."""
     import ibis
-    d = ibis.literal(as_of, type="date")
+    d = _date(as_of)
     none = ibis.literal(None, type="date")
     k = cls.select(k_rule=cls.rule, k_key=cls.key, k_failing=cls.failing, k_was_open=cls.was_open)
     j = problems.left_join(k, [problems.rule == k.k_rule, problems.key == k.k_key]).select(

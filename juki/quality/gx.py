@@ -96,12 +96,8 @@ def validate(violations: dict, spark=None) -> dict:
     ctx = gx.get_context(mode="ephemeral")
     # no tqdm bars: in a notebook they become widgets whose renderer loads from a CDN
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    if spark is not None:
-        ds = ctx.data_sources.add_spark("juki_rule_outcomes")
-        frame = _spark_frame(spark)
-    else:
-        ds = ctx.data_sources.add_pandas("juki_rule_outcomes")
-        frame = None
+    ds = ctx.data_sources.add_spark("juki_rule_outcomes") if spark is not None else \
+        ctx.data_sources.add_pandas("juki_rule_outcomes")
     out = {}
     for table, arrow in violations.items():
         asset = ds.add_dataframe_asset(f"{table}_violations")
@@ -113,9 +109,8 @@ def validate(violations: dict, spark=None) -> dict:
                 column="rule", value_set=e["kwargs"]["value_set"], meta=e["meta"]))
         suite = ctx.suites.add(suite)
         vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_review", data=batch, suite=suite))
-        df = arrow.select(["rule"]).to_pandas() if arrow.num_rows else pd.DataFrame({"rule": pd.Series([], dtype=object)})
-        if frame is not None:
-            df = frame(df)
+        rules = arrow.column("rule").to_pylist() if arrow.num_rows else []
+        df = _spark_frame(spark, rules) if spark is not None else pd.DataFrame({"rule": pd.Series(rules, dtype=object)})
         res = vd.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT).to_json_dict()
         out[table] = {"success": res["success"],
                       "evaluated_expectations": res["statistics"]["evaluated_expectations"],
@@ -125,8 +120,7 @@ def validate(violations: dict, spark=None) -> dict:
     return out
 
 
-def _spark_frame(spark):
-    """pandas ``rule`` column -> a Spark DataFrame of the same rows (a string column even when empty)."""
+def _spark_frame(spark, rules: list):
+    """The rule ids as a one-column Spark DataFrame (a string column even when empty)."""
     from pyspark.sql.types import StringType, StructField, StructType
-    schema = StructType([StructField("rule", StringType(), True)])
-    return lambda df: spark.createDataFrame([(r,) for r in df["rule"].tolist()], schema)
+    return spark.createDataFrame([(r,) for r in rules], StructType([StructField("rule", StringType(), True)]))

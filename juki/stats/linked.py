@@ -159,6 +159,15 @@ class _Ranges:
         self.solutions.append(np.asarray(self.h.getSolution().col_value))
         return self.h.getInfo().objective_function_value
 
+    def witness(self, A, lo, hi) -> None:
+        """Widen ``lo``/``hi`` (per cell, rows of ``A``) to every solution found so far: each is a
+        release consistent with what is published, and stays one when less is published."""
+        for x in self.solutions:
+            v = A @ x
+            np.minimum(lo, v, out=lo)
+            np.maximum(hi, v, out=hi)
+        self.solutions.clear()
+
     def range(self, c) -> tuple[float, float]:
         return self.low(c), self.high(c)
 
@@ -231,16 +240,30 @@ def _high_ok(true: int, hi: float, p: int) -> bool:
     return hi >= true + p - _EPS
 
 
+def _area(tables, area: int):
+    """One 町域's cells, their atoms (rows of ``A``), values and hidden flags."""
+    cells = _cells(tables, area)
+    A = np.array([c.atoms for c in cells], dtype=float)
+    val = np.array([tables[c.table].counts[c.index] if c.table >= 0 else 0 for c in cells], dtype=float)
+    hid = np.array([bool(tables[c.table].hidden[c.index]) if c.table >= 0 else False for c in cells])
+    return cells, A, val, hid
+
+
+def _to_hide(cells, A, val, cand, i: int) -> int:
+    """Of the published cells ``cand`` that share atoms with cell ``i``, the one to hide next:
+    not a margin, not a 0, the smallest, sharing most of its atoms with ``i``."""
+    share = (A[cand] @ A[i]) / A[cand].sum(axis=1)
+    return int(cand[min(range(len(cand)), key=lambda k: (cells[cand[k]].margin, val[cand[k]] == 0,
+                                                         val[cand[k]], -share[k]))])
+
+
 def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> tuple[int, list, list]:
     """Audit one 町域: (programs solved, the hidden cells at the end, cells still disclosed).
 
     With ``fix``, a cell found unprotected makes the published cell sharing most of its atoms
     hidden too, and that cell is audited again.  Publishing less only widens every range, so a
     cell once found protected stays protected and is not audited twice."""
-    cells = _cells(tables, area)
-    A = np.array([c.atoms for c in cells], dtype=float)
-    val = np.array([tables[c.table].counts[c.index] if c.table >= 0 else 0 for c in cells], dtype=float)
-    hid = np.array([bool(tables[c.table].hidden[c.index]) if c.table >= 0 else False for c in cells])
+    cells, A, val, hid = _area(tables, area)
     programs, safe, disclosed = 0, set(), []
     todo = [int(i) for i in np.flatnonzero(hid)]
     model = None
@@ -248,13 +271,6 @@ def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> t
     # stays one when less is published), so the range of every cell over them is inside its true
     # range; a cell whose witnessed range already leaves it protected needs no program of its own
     wlo, whi = val.copy(), val.copy()
-
-    def witnessed():
-        for x in model.solutions:
-            v = A @ x
-            np.minimum(wlo, v, out=wlo)
-            np.maximum(whi, v, out=whi)
-        model.solutions.clear()
 
     while todo:
         i = todo.pop(0)
@@ -266,11 +282,11 @@ def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> t
             if not _low_ok(true, lo, p, threshold):
                 lo = model.low(A[i])
                 programs += 1
-                witnessed()
+                model.witness(A, wlo, whi)
             if _low_ok(true, lo, p, threshold) and not _high_ok(true, max(hi, whi[i]), p):
                 hi = model.high(A[i])
                 programs += 1
-                witnessed()
+                model.witness(A, wlo, whi)
             hi = max(hi, whi[i])
         if protected(true, lo, hi, p, threshold):
             safe.add(i)
@@ -280,9 +296,7 @@ def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> t
         if not fix or not len(cand):
             disclosed.append((cells[i], val[i], lo, hi))
             continue
-        share = (A[cand] @ A[i]) / A[cand].sum(axis=1)
-        j = int(cand[min(range(len(cand)), key=lambda k: (cells[cand[k]].margin, val[cand[k]] == 0,
-                                                          val[cand[k]], -share[k]))])
+        j = _to_hide(cells, A, val, cand, i)
         hid[j] = True
         model = None                     # one equality fewer: the model is built again
         todo = [i, j] + todo
@@ -297,10 +311,7 @@ def unpinned_area(tables, area: int, bounds: list) -> tuple[int, list, list]:
     :func:`protected` cannot hold here: a perturbed value of 3 or more already says that somebody
     is in the cell, which is the cell-key method's known limit.)  Returns (programs, the hidden
     cells at the end, cells still pinned)."""
-    cells = _cells(tables, area)
-    A = np.array([c.atoms for c in cells], dtype=float)
-    val = np.array([tables[c.table].counts[c.index] if c.table >= 0 else 0 for c in cells], dtype=float)
-    hid = np.array([bool(tables[c.table].hidden[c.index]) if c.table >= 0 else False for c in cells])
+    cells, A, val, hid = _area(tables, area)
     programs, pinned = 0, []
     todo = [int(i) for i in np.flatnonzero(hid)]
     wlo, whi = val.copy(), val.copy()
@@ -315,11 +326,7 @@ def unpinned_area(tables, area: int, bounds: list) -> tuple[int, list, list]:
             bound = (model.low if sign == 1 else model.high)(A[i])      # inf: unbounded above
             wlo[i], whi[i] = min(wlo[i], bound), max(whi[i], bound)
             programs += 1
-            for x in model.solutions:
-                v = A @ x
-                np.minimum(wlo, v, out=wlo)
-                np.maximum(whi, v, out=whi)
-            model.solutions.clear()
+            model.witness(A, wlo, whi)
             if whi[i] - wlo[i] >= 0.5:
                 break
         if whi[i] - wlo[i] >= 0.5:
@@ -328,9 +335,7 @@ def unpinned_area(tables, area: int, bounds: list) -> tuple[int, list, list]:
         if not len(cand):
             pinned.append((cells[i], val[i]))
             continue
-        share = (A[cand] @ A[i]) / A[cand].sum(axis=1)
-        j = int(cand[min(range(len(cand)), key=lambda k: (cells[cand[k]].margin, val[cand[k]] == 0,
-                                                          val[cand[k]], -share[k]))])
+        j = _to_hide(cells, A, val, cand, i)
         hid[j] = True
         model = None
         todo = [i, j] + todo
