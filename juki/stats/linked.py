@@ -20,17 +20,29 @@ a linear program over all three pins exactly.  Here the three are one problem, �
 
 :func:`protect_release` returns an :class:`Audit` (cells audited, linear programs solved, cells
 added, seconds, and any cell still disclosed); a release is refused when that list is not empty.
+With the monthly 町丁字 table in the release, it joins the problem (with households_choiki): a
+町域's unknowns are then its atoms, its households and each of its towns' eleven columns, tied by
+facts the release states without a cell -- its towns' 当月の人口 add up to the 町域 total and their
+世帯数 to households_choiki, each town's row adds up (前月 + 増 − 減 = 当月), and no town has more
+households than residents.  Published alone beside the linked 町域 tables, the 町丁字 table pinned
+55 of its own x cells and 245 of the 町域 tables' (3,000 residents).
+
+Which cell to hide next is read off the program that found a range too narrow: a published cell
+whose equality holds that bound (a nonzero dual), else one sharing unknowns with the cell, else
+one sharing unknowns with the smallest fact that ties it to others.
+
 The programs run 町域 by 町域 first (small, and they do most of the suppressing), then over the
-whole family at once: every 町域's atoms side by side and the city total row of every column,
+whole family at once: every 町域's unknowns side by side and the city total row of every column,
 which links all 町域 (a 3,000-resident city: 71 cells the 町域 programs passed were narrowed
 through the 計 row).  That pass drops the atoms a published 0 fixes, and takes every solution
 the solver returns as a witness for all cells at once, so most cells need no program; where a
 cell is narrowed, the published cell whose equality holds the bound (a nonzero dual) is hidden.
 The city's total population is never hidden.
 
-Not in the program (yet): the 町丁字 monthly table (its towns add up to 町域), the survey's
-tables of 1 January, and the foreign residents' tables; duplicated cells across those are kept
-the same by :func:`same_cells_same_fate` and each table has the line rule.
+Not in the program (yet): the survey's tables of 1 January, the foreign residents' tables, and
+the previous month's release (the 町丁字 table's 前月の人口 is that release's 町丁字 total);
+duplicated cells across those are kept the same by :func:`same_cells_same_fate` and each table
+has the line rule.
 """
 from __future__ import annotations
 
@@ -43,7 +55,44 @@ from .stattable import UNKNOWN
 
 AGES = 102          # 0..99, 100歳以上, 不詳
 SEXES = 3           # 男, 女, 不詳
+PER = AGES * SEXES  # a 町域's atoms
 FAMILY = ("population_choiki", "single_ages_choiki", "three_bands_choiki")
+#: Linked as well when the release has them: the 町丁字 table (its towns' 当月の人口 add up to their
+#: 町域's total, its 世帯数 to households_choiki, and in each row 前月 + 増 − 減 = 当月).
+TOWNS = ("monthly_town", "households_choiki")
+
+
+class Family(tuple):
+    """The linked tables in the order of FAMILY (+ TOWNS), and for the 町丁字 table the rows of
+    each 町域's towns (the 計 row for the total row).  A 町域's unknowns are its atoms, then,
+    with the 町丁字 table, its 世帯数 and each town's columns."""
+    towns: dict = {}
+    town_area: dict = {}
+    ncol: int = 0
+
+    def width(self, area: int) -> int:
+        return PER + (1 + self.ncol * len(self.towns[area]) if len(self) > len(FAMILY) else 0)
+
+
+def family(tables) -> Family:
+    """The linked tables of a release (the 町丁字 ones when present): the three 町域 tables first."""
+    from .. import codes
+    from .population import AREA_LEVELS
+    by = {t.name: t for t in tables}
+    fam = Family([by[n] for n in FAMILY] + ([by[n] for n in TOWNS] if all(n in by for n in TOWNS) else []))
+    if len(fam) == len(FAMILY):
+        return fam
+    pop, mt = fam[0], fam[3]
+    areas = {label: k for k, label in enumerate(pop.axes[0][1])}
+    t = codes.towns()
+    choiki = dict(zip(t[AREA_LEVELS["town"][0]], t[AREA_LEVELS["choiki"][0]]))
+    choiki[UNKNOWN] = UNKNOWN
+    n_areas = pop.counts.shape[0] - 1
+    fam.ncol = len(mt.axes[1][1])
+    fam.town_area = {r: areas[choiki[label]] for r, label in enumerate(mt.axes[0][1]) if choiki.get(label) in areas}
+    fam.towns = {k: [r for r, a in fam.town_area.items() if a == k] for k in range(n_areas)}
+    fam.towns[n_areas] = [mt.counts.shape[0] - 1]
+    return fam
 
 
 @dataclass
@@ -95,16 +144,65 @@ def _three_band_ages(label: str) -> list[int]:
 
 @dataclass
 class _Cell:
-    table: int
+    table: int            # -1: a fact the release states without a cell (value ``value``), never hidden
     index: tuple          # index into the table's arrays
-    atoms: np.ndarray     # boolean over AGES * SEXES
+    atoms: np.ndarray     # coefficients over the 町域's unknowns (Family.width)
     margin: bool
+    value: float = 0.0
+    at_least: bool = False  # a fact ``atoms >= value`` (every household has a member), not an equality
 
 
 def _cells(tables, area: int) -> list[_Cell]:
     """Every cell of one 町域 (row ``area``) of the family, with the atoms it sums."""
+    out = _age_sex_cells(tables, area)
+    w = tables.width(area) if isinstance(tables, Family) else PER
+    for c in out:
+        c.atoms = np.concatenate([c.atoms.astype(float), np.zeros(w - PER)])
+    if w > PER:
+        out += _town_cells(tables, area, w)
+    return out
+
+
+def _town_cells(fam: Family, area: int, w: int) -> list[_Cell]:
+    """The 町丁字 table's cells of one 町域's towns, its households_choiki cell, and what ties them
+    to the 町域: 当月の人口 and 世帯数 add up over its towns, and each row's 前月 + 増 − 減 = 当月
+    (facts, with the true difference as their value: 0 for consistent records)."""
+    from .official import MONTHLY
+    pop, mt, hh = fam[0], fam[3], fam[4]
+    n_areas = pop.counts.shape[0] - 1
+    labels = list(mt.axes[1][1])
+    sign = np.array([MONTHLY[c] for c in labels], dtype=float)
+    cur, hcol = labels.index("当月の人口"), labels.index("世帯数")
+
+    def unit(*cols):
+        v = np.zeros(w)
+        v[list(cols)] = 1.0
+        return v
+    out = [_Cell(4, (area,), unit(PER), area == n_areas)]
+    pop_link, hh_link = -unit(*range(PER)), -unit(PER)
+    for k, r in enumerate(fam.towns[area]):
+        base = PER + 1 + k * fam.ncol
+        for j in range(fam.ncol):
+            out.append(_Cell(3, (r, j), unit(base + j), area == n_areas))
+        pop_link[base + cur], hh_link[base + hcol] = 1.0, 1.0
+        if area < n_areas:
+            row = np.zeros(w)
+            row[base:base + fam.ncol] = sign
+            out.append(_Cell(-1, (), row, True, float(sign @ mt.counts[r, :fam.ncol])))
+            member = np.zeros(w)          # every household has a member: 当月の人口 >= 世帯数
+            member[base + cur], member[base + hcol] = 1.0, -1.0
+            out.append(_Cell(-1, (), member, True, 0.0, at_least=True))
+    if area < n_areas and fam.towns[area]:
+        rows = fam.towns[area]
+        out.append(_Cell(-1, (), pop_link, True, float(mt.counts[rows, cur].sum() - pop.counts[area, -1, -1])))
+        out.append(_Cell(-1, (), hh_link, True, float(mt.counts[rows, hcol].sum() - hh.counts[area])))
+    return out
+
+
+def _age_sex_cells(tables, area: int) -> list[_Cell]:
+    """The three 町域 tables' cells of one 町域, over its atoms (age × sex)."""
     out = []
-    pop, single, three = tables
+    pop, single, three = tables[:3]
     sexes = list(pop.axes[2][1])
     sex_atoms = {"男": [0], "女": [1], UNKNOWN: [2]}
     if UNKNOWN not in sexes:              # no 不詳 column: the release says there is nobody of unknown sex
@@ -137,15 +235,17 @@ class _Ranges:
     range of any hidden cell is one minimisation and one maximisation over the same model
     (HiGHS through highspy, warm-started between objectives)."""
 
-    def __init__(self, A, b, bounds=None):
+    def __init__(self, A, b, bounds=None, upper=None):
         from scipy import sparse
         n = A.shape[1]
-        lo = hi = np.asarray(b, dtype=float)
+        lo = np.asarray(b, dtype=float)
+        hi = lo if upper is None else np.asarray(upper, dtype=float)
         if bounds:                       # rows lo <= atoms <= hi besides the equalities
-            A = np.vstack([A, [m for m, _, _ in bounds]])
+            A = np.vstack([A, [np.concatenate([m, np.zeros(n - len(m))]) for m, _, _ in bounds]])
             lo = np.concatenate([lo, [a for _, a, _ in bounds]])
-            hi = np.concatenate([hi if hi is not lo else lo, [z for _, _, z in bounds]])
+            hi = np.concatenate([hi, [z for _, _, z in bounds]])
         self.h = _highs_model(sparse.csc_matrix(np.asarray(A, dtype=float)), lo, hi)
+        self.equalities = len(b)
         self.n = n
         self.idx = np.arange(n, dtype=np.int32)
         self.solutions: list = []        # every optimum found: a release the attacker cannot rule out
@@ -154,7 +254,10 @@ class _Ranges:
         self.h.changeColsCost(self.n, self.idx, np.asarray(c, dtype=float))
         self.h.run()
         import highspy
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        status = self.h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:     # the true data is a solution: a bug
+            raise RuntimeError("the linked tables' program is infeasible: the model disagrees with the data")
+        if status != highspy.HighsModelStatus.kOptimal:
             return None
         self.solutions.append(np.asarray(self.h.getSolution().col_value))
         return self.h.getInfo().objective_function_value
@@ -170,6 +273,12 @@ class _Ranges:
 
     def range(self, c) -> tuple[float, float]:
         return self.low(c), self.high(c)
+
+    def binding(self) -> np.ndarray:
+        """The equalities (published cells, in the order given) with a nonzero dual in the last
+        solution: those hold the bound just found, and hiding one of them can move it."""
+        dual = np.abs(np.asarray(self.h.getSolution().row_dual))[:self.equalities]
+        return np.flatnonzero(dual > 1e-9)
 
     def low(self, c) -> float:
         lo = self._opt(c)
@@ -244,15 +353,52 @@ def _area(tables, area: int):
     """One 町域's cells, their atoms (rows of ``A``), values and hidden flags."""
     cells = _cells(tables, area)
     A = np.array([c.atoms for c in cells], dtype=float)
-    val = np.array([tables[c.table].counts[c.index] if c.table >= 0 else 0 for c in cells], dtype=float)
+    val = np.array([tables[c.table].counts[c.index] if c.table >= 0 else c.value for c in cells], dtype=float)
     hid = np.array([bool(tables[c.table].hidden[c.index]) if c.table >= 0 else False for c in cells])
     return cells, A, val, hid
 
 
-def _to_hide(cells, A, val, cand, i: int) -> int:
-    """Of the published cells ``cand`` that share atoms with cell ``i``, the one to hide next:
-    not a margin, not a 0, the smallest, sharing most of its atoms with ``i``."""
-    share = (A[cand] @ A[i]) / A[cand].sum(axis=1)
+def _upper(cells, val) -> np.ndarray:
+    """The upper end of each cell's row: its value, or none for a fact ``>=``."""
+    return np.where([c.at_least for c in cells], np.inf, val)
+
+
+def _candidates(cells, A, hid, i: int):
+    """The published cells of a table that share unknowns with cell ``i``; where none does, those
+    sharing unknowns with the smallest fact (a cell of table -1) that ties ``i`` to others -- a
+    town's cell is pinned through its row's 前月 + 増 − 減 = 当月 first, its 町域 total second.
+    Returns them and the unknowns they were found through."""
+    absA = np.abs(A)
+    real = np.array([c.table >= 0 for c in cells])
+    open_ = ~hid & real
+    open_[i] = False
+    mine = (absA[i] > 0).astype(float)
+    cand = np.flatnonzero(open_ & (absA @ mine > 0))
+    if len(cand):
+        return cand, mine
+    facts = np.flatnonzero(~real & (absA @ mine > 0))
+    for f in sorted(facts, key=lambda f: np.count_nonzero(A[f])):
+        reach = (absA[f] > 0).astype(float)
+        cand = np.flatnonzero(open_ & (absA @ reach > 0))
+        if len(cand):
+            return cand, reach
+    return cand, mine
+
+
+def _holding(cells, A, hid, i: int, held):
+    """The candidates to hide for cell ``i``: the published cells of a table whose equalities held
+    the bound found (nonzero duals), else :func:`_candidates`."""
+    real = np.array([c.table >= 0 for c in cells])
+    held = np.asarray([j for j in held if real[j] and not hid[j] and j != i], dtype=int)
+    if len(held):
+        return held, (np.abs(A[i]) > 0).astype(float)
+    return _candidates(cells, A, hid, i)
+
+
+def _to_hide(cells, A, val, cand, reach) -> int:
+    """Of the published cells ``cand`` that share unknowns with a cell (``reach``), the one to
+    hide next: not a margin, not a 0, the smallest, sharing most of its unknowns with it."""
+    share = (np.abs(A[cand]) @ reach) / np.abs(A[cand]).sum(axis=1)
     return int(cand[min(range(len(cand)), key=lambda k: (cells[cand[k]].margin, val[cand[k]] == 0,
                                                          val[cand[k]], -share[k]))])
 
@@ -276,27 +422,32 @@ def audit_area(tables, area: int, p: int, threshold: int, fix: bool = True) -> t
         i = todo.pop(0)
         true = int(val[i])
         lo, hi = wlo[i], whi[i]
+        held = np.array([], dtype=int)         # the published cells holding a bound found too tight
         if not _low_ok(true, lo, p, threshold) or not _high_ok(true, hi, p):
             if model is None:
-                model = _Ranges(A[~hid], val[~hid])
+                rows = np.flatnonzero(~hid)
+                model = _Ranges(A[rows], val[rows], upper=_upper(cells, val)[rows])
             if not _low_ok(true, lo, p, threshold):
                 lo = model.low(A[i])
                 programs += 1
+                if not _low_ok(true, lo, p, threshold):
+                    held = rows[model.binding()]
                 model.witness(A, wlo, whi)
             if _low_ok(true, lo, p, threshold) and not _high_ok(true, max(hi, whi[i]), p):
                 hi = model.high(A[i])
                 programs += 1
+                if not _high_ok(true, max(hi, whi[i]), p):
+                    held = rows[model.binding()]
                 model.witness(A, wlo, whi)
             hi = max(hi, whi[i])
         if protected(true, lo, hi, p, threshold):
             safe.add(i)
             continue
-        pub = ~hid
-        cand = np.flatnonzero(pub & (A @ A[i] > 0))
+        cand, reach = _holding(cells, A, hid, i, held)
         if not fix or not len(cand):
             disclosed.append((cells[i], val[i], lo, hi))
             continue
-        j = _to_hide(cells, A, val, cand, i)
+        j = _to_hide(cells, A, val, cand, reach)
         hid[j] = True
         model = None                     # one equality fewer: the model is built again
         todo = [i, j] + todo
@@ -321,21 +472,23 @@ def unpinned_area(tables, area: int, bounds: list) -> tuple[int, list, list]:
         if whi[i] - wlo[i] >= 0.5:
             continue
         if model is None:
-            model = _Ranges(A[~hid], val[~hid], bounds)
+            rows = np.flatnonzero(~hid)
+            model = _Ranges(A[rows], val[rows], bounds, _upper(cells, val)[rows])
         for sign in (1, -1):
             bound = (model.low if sign == 1 else model.high)(A[i])      # inf: unbounded above
             wlo[i], whi[i] = min(wlo[i], bound), max(whi[i], bound)
             programs += 1
+            held = rows[model.binding()]
             model.witness(A, wlo, whi)
             if whi[i] - wlo[i] >= 0.5:
                 break
         if whi[i] - wlo[i] >= 0.5:
             continue
-        cand = np.flatnonzero(~hid & (A @ A[i] > 0) & np.array([c.table >= 0 for c in cells]))
+        cand, reach = _holding(cells, A, hid, i, held)
         if not len(cand):
             pinned.append((cells[i], val[i]))
             continue
-        j = _to_hide(cells, A, val, cand, i)
+        j = _to_hide(cells, A, val, cand, reach)
         hid[j] = True
         model = None
         todo = [i, j] + todo
@@ -371,29 +524,46 @@ class _Whole:
 
     def __init__(self, fam):
         from scipy import sparse
+        fam = fam if isinstance(fam, Family) else Family(fam)
         n_areas = fam[0].counts.shape[0] - 1
-        per = AGES * SEXES
-        rows, cols, self.cells = [], [], []
+        widths = [fam.width(a) if len(fam) > len(FAMILY) else PER for a in range(n_areas)]
+        offset = np.concatenate([[0], np.cumsum(widths)])
+        total = [np.array([offset[a] + j for a in range(n_areas)]) for j in range(PER)]   # total row -> columns
+        if len(fam) > len(FAMILY):
+            total.append(offset[:-1] + PER)
+            total += [np.array([offset[a] + PER + 1 + k * fam.ncol + j for a in range(n_areas)
+                                for k in range(len(fam.towns[a]))], dtype=int) for j in range(fam.ncol)]
+        rows, cols, coef, self.cells = [], [], [], []
         vals, hid = [], []
         for area in range(n_areas + 1):
             for c in _cells(fam, area):
                 j = np.flatnonzero(c.atoms)
-                if area == n_areas:       # the total row: the same atoms in every 町域
-                    j = (np.arange(n_areas)[:, None] * per + j[None, :]).ravel()
+                if area == n_areas:       # the total row: the same unknowns in every 町域 (town)
+                    parts = [total[x] for x in j]
+                    w = np.concatenate([np.full(len(t), c.atoms[x]) for x, t in zip(j, parts)])
+                    j = np.concatenate(parts)
                 else:
-                    j = area * per + j
+                    w, j = c.atoms[j], offset[area] + j
                 rows.append(np.full(len(j), len(self.cells)))
                 cols.append(j)
+                coef.append(w)
                 self.cells.append((area, c))
-                vals.append(fam[c.table].counts[c.index] if c.table >= 0 else 0)
+                vals.append(fam[c.table].counts[c.index] if c.table >= 0 else c.value)
                 hid.append(bool(fam[c.table].hidden[c.index]) if c.table >= 0 else False)
         r, k = np.concatenate(rows), np.concatenate(cols)
-        self.A = sparse.csr_matrix((np.ones(len(r)), (r, k)), shape=(len(self.cells), n_areas * per))
+        self.A = sparse.csr_matrix((np.concatenate(coef), (r, k)), shape=(len(self.cells), int(offset[-1])))
         self.val = np.array(vals, dtype=float)
         self.hid = np.array(hid)
         self.fam = fam
         # never hidden here: what the release says without a cell, and the city's total population
-        self.fixed = np.array([c.table < 0 or (area == n_areas and c.atoms.all()) for area, c in self.cells])
+        # (the 計 of 計 of the 町域 tables, and the 町丁字 table's total 当月の人口, the same number)
+        city = np.array([area == n_areas and c.table >= 0 and self.A[i].nnz == n_areas * PER
+                         for i, (area, c) in enumerate(self.cells)])
+        self.fixed = np.array([c.table < 0 for _, c in self.cells]) | city
+        if len(fam) > len(FAMILY):
+            cur = list(fam[3].axes[1][1]).index("当月の人口")
+            self.fixed |= np.array([area == n_areas and c.table == 3 and c.index[1] == cur for area, c in self.cells])
+        self.facts = sparse.csr_matrix(abs(self.A[np.flatnonzero([c.table < 0 for _, c in self.cells])]))
 
     def audit(self, p: int, threshold: int, fix: bool) -> tuple[int, list]:
         """(programs solved, hidden cells still disclosed).  Every solution the solver returns
@@ -410,7 +580,7 @@ class _Whole:
             if lo_seen[i] <= want_lo + 1e-6 and hi_seen[i] >= want_hi - 1e-6:
                 continue
             if model is None:
-                model = _Model(self.A, self.val, self.hid)
+                model = _Model(self.A, self.val, self.hid, _upper([c for _, c in self.cells], self.val))
             lo, hi = lo_seen[i], hi_seen[i]
             cand = np.array([], dtype=int)
             for sign in ((1,) if lo > want_lo + 1e-6 else ()) + ((-1,) if hi < want_hi - 1e-6 else ()):
@@ -428,7 +598,7 @@ class _Whole:
                 continue
             cand = cand[~self.hid[cand] & ~self.fixed[cand]] if len(cand) else cand
             if not len(cand):
-                cand = np.flatnonzero(~self.hid & ~self.fixed & (self.A @ self.A[i].T).toarray().ravel().astype(bool))
+                cand = self._sharing(i)
             if not fix or not len(cand):
                 disclosed.append((i, lo_seen[i], hi_seen[i]))
                 continue
@@ -441,6 +611,21 @@ class _Whole:
             todo = [i, j] + todo
         return programs, disclosed
 
+    def _sharing(self, i: int) -> np.ndarray:
+        """The published cells that share unknowns with cell ``i``; where none does, those sharing
+        unknowns with the smallest fact that ties ``i`` to others."""
+        absA = abs(self.A)
+        open_ = ~self.hid & ~self.fixed
+        mine = (absA[i].toarray().ravel() > 0).astype(float)
+        cand = np.flatnonzero(open_ & (absA @ mine > 0))
+        if len(cand):
+            return cand
+        touching = np.flatnonzero(self.facts @ mine > 0)
+        for f in sorted(touching, key=lambda f: self.facts[f].nnz):
+            cand = np.flatnonzero(open_ & (absA @ (self.facts[f].toarray().ravel() > 0).astype(float) > 0))
+            if len(cand):
+                return cand
+        return cand
 
 
 class _Model:
@@ -448,9 +633,10 @@ class _Model:
     no published 0 fixes; ``extreme`` returns the atoms of a solution minimising (sign 1) or
     maximising (-1) one cell."""
 
-    def __init__(self, A, val, hid):
+    def __init__(self, A, val, hid, upper):
         pub = ~hid
-        dead = np.asarray(A[np.flatnonzero(pub & (val == 0))].sum(axis=0)).ravel() > 0
+        signed = np.asarray((A < 0).sum(axis=1)).ravel() > 0          # a fact like 前月 + 増 − 減 = 当月
+        dead = np.asarray(A[np.flatnonzero(pub & (val == 0) & (upper == 0) & ~signed)].sum(axis=0)).ravel() > 0
         self.keep = np.flatnonzero(~dead)
         self.n_all = A.shape[1]
         self.A = A[:, self.keep].tocsr()
@@ -458,7 +644,7 @@ class _Model:
         self.rows = np.flatnonzero(live)
         self.row_of = {int(r): k for k, r in enumerate(self.rows)}
         self.val_of = val[self.rows]
-        self.h = _highs_model(self.A[self.rows], val[self.rows], presolve="off", simplex_strategy=4)
+        self.h = _highs_model(self.A[self.rows], val[self.rows], upper[self.rows], presolve="off", simplex_strategy=4)
         n = len(self.keep)
         self.n = n
         self.idx = np.arange(n, dtype=np.int32)
@@ -500,7 +686,7 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
     at once with the city total rows, which links every 町域 (a 20,000-resident city: 71 cells
     the 町域 programs had passed were narrowed through the total rows)."""
     t0 = time.perf_counter()
-    fam = [next(t for t in tables if t.name == n) for n in FAMILY]
+    fam = family(tables)
     audit = Audit([t.title.split("（")[0] for t in fam])
     n_areas = fam[0].counts.shape[0] - 1
     audit.areas = n_areas
@@ -545,12 +731,14 @@ def _line_rule(fam, n_areas: int) -> tuple[set, bool]:
     any cell was added, the total row's included)."""
     from .suppression import suppress
     todo, grew_any = set(), False
-    for t in fam:
+    for k, t in enumerate(fam):
         new = suppress(t.counts, t.threshold, initial=t.hidden)
         grew = new & ~t.hidden
         if grew.any():
             grew_any = True
-            todo |= {int(a) for a in np.argwhere(grew)[:, 0] if a < n_areas}
+            rows = {int(a) for a in np.argwhere(grew)[:, 0]}
+            todo |= {fam.town_area.get(r, n_areas) for r in rows} if k == 3 else rows
+            todo.discard(n_areas)
             t.hidden = new
     return todo, grew_any
 

@@ -30,6 +30,9 @@ TOTAL_GROUP = "総計"
 SINGLE_AGES = [f"{a}歳" for a in range(100)] + ["100歳以上", UNKNOWN]
 SIZES = ["1人", "2人", "3人", "4人", "5人", "6人以上"]
 CHANGE = ["出生", "死亡", "転入", "転出", "市内転居(増)", "市内転居(減)", "その他(増)", "その他(減)"]
+#: The monthly 町丁字 table's columns and how each enters 前月の人口 + 増 − 減 = 当月の人口 (世帯数: 0).
+MONTHLY = {"当月の人口": -1, "世帯数": 0, "前月の人口": 1, **{c: (1 if c in ("出生", "転入") or c.endswith("(増)") else -1)
+                                                         for c in CHANGE}}
 
 
 # ---------------------------------------------------------------- the annual survey
@@ -199,7 +202,7 @@ def monthly_towns(a, start: dt.date, end: dt.date, level: str = "town", protect:
     p1 = s1.group_by(town=s1.town).aggregate(n=s1.count()).mutate(kind=ibis.literal("当月の人口"))
     per = s1.group_by("household").aggregate(town=s1.town.arbitrary())
     h1 = per.group_by(town=per.town).aggregate(n=per.count()).mutate(kind=ibis.literal("世帯数"))
-    cols = ["当月の人口", "世帯数", "前月の人口"] + CHANGE
+    cols = list(MONTHLY)
     expr = ibis.union(p1.select("town", "kind", "n"), h1.select("town", "kind", "n"), p0.select("town", "kind", "n"),
                       ins.select("town", "kind", "n"), outs.select("town", "kind", "n"))
     st = _long(f"monthly_{level}", f"{label}別人口・世帯数と前月からの増減（{period_label(start, end)}）", expr,
@@ -212,9 +215,7 @@ def monthly_towns(a, start: dt.date, end: dt.date, level: str = "town", protect:
 def monthly_check(st: StatTable) -> pd.DataFrame:
     """Per area: 前月 + 増 − 減 − 当月 (0 for consistent records); exact counts, for the statistician."""
     df = st.frame(published=False).iloc[:-1]
-    inc = df[["出生", "転入", "市内転居(増)", "その他(増)"]].sum(axis=1)
-    dec = df[["死亡", "転出", "市内転居(減)", "その他(減)"]].sum(axis=1)
-    diff = df["前月の人口"] + inc - dec - df["当月の人口"]
+    diff = sum(sign * df[c] for c, sign in MONTHLY.items() if sign)
     return diff[diff != 0].rename("差").to_frame()
 
 

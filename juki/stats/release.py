@@ -80,7 +80,8 @@ class Release:
         return rel
 
     def protect_linked(self, protection: int, a=None) -> None:
-        """The 町域 tables as one problem, audited by the attacker's linear program; refused if
+        """The linked tables (the 町域 tables, and the 町丁字 table with households_choiki when the
+        release has them) as one problem, audited by the attacker's linear program; refused if
         any hidden cell can still be pinned or narrowed below the protection interval.  With the
         analysis store ``a``, what its analysts' tables answer for the same date is part of the
         attacker's knowledge too: no hidden cell may be pinned by the two together."""
@@ -101,7 +102,7 @@ class Release:
         linked.same_cells_same_fate(self.all_tables())
         if not self.audit.ok:
             raise JukiError(f"the release is refused: {len(self.audit.disclosed) + len(self.audit.pinned)} hidden "
-                            "cell(s) of the 町域 tables can still be narrowed by a linear program over the published "
+                            "cell(s) of the linked tables (町域, 町丁字) can still be narrowed by a linear program over the published "
                             "ones (and the analysts' tables)")
         self.shares = official.band_shares(self.find("three_bands_choiki"))
 
