@@ -105,6 +105,7 @@ class Audit:
     seconds: float = 0.0
     disclosed: list = field(default_factory=list)     # (table, area, label, true, lo, hi)
     explorer_programs: int = 0                         # of which with the explorer's answers as well
+    whole_passes: int = 0                              # programs over the whole family, rounds
     pinned: list = field(default_factory=list)         # (table, area, label, true): pinned with the explorer's answers
 
     @property
@@ -565,12 +566,18 @@ class _Whole:
             self.fixed |= np.array([area == n_areas and c.table == 3 and c.index[1] == cur for area, c in self.cells])
         self.facts = sparse.csr_matrix(abs(self.A[np.flatnonzero([c.table < 0 for _, c in self.cells])]))
 
-    def audit(self, p: int, threshold: int, fix: bool) -> tuple[int, list]:
+    def audit(self, p: int, threshold: int, fix: bool, seen=None) -> tuple[int, list]:
         """(programs solved, hidden cells still disclosed).  Every solution the solver returns
         is a release the attacker cannot rule out, so a cell whose values over the solutions so
         far already span its protection interval needs no program of its own."""
         programs, disclosed = 0, []
         lo_seen, hi_seen = self.val.copy(), self.val.copy()      # the true data is one solution
+        if seen is not None and seen[0].shape == lo_seen.shape:
+            # solutions of an earlier pass: consistent with more published cells than now, so
+            # still releases the attacker cannot rule out
+            np.minimum(lo_seen, seen[0], out=lo_seen)
+            np.maximum(hi_seen, seen[1], out=hi_seen)
+        self.seen = (lo_seen, hi_seen)
         todo = [int(i) for i in np.flatnonzero(self.hid)]
         model = None
         if todo:                 # a few programs pushing every hidden cell at once, each a random way
@@ -721,6 +728,7 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
     audit.areas = n_areas
     before = int(sum(t.hidden.sum() for t in fam))
     todo = set(range(n_areas))
+    seen = None                          # every solution of the whole-family passes so far
     for _ in range(50):
         for area in sorted(todo):
             programs, hidden, disclosed = audit_area(fam, area, protection, threshold, fix=True)
@@ -742,7 +750,9 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
             audit.disclosed = [d for d in audit.disclosed if d[1] not in todo]
             continue
         whole = _Whole(fam)
-        programs, disclosed = whole.audit(protection, threshold, fix=True)
+        programs, disclosed = whole.audit(protection, threshold, fix=True, seen=seen)
+        seen = getattr(whole, "seen", seen)
+        audit.whole_passes += 1
         audit.programs += programs
         audit.disclosed = [(fam[c.table].name, area, c.index, int(whole.val[i]), lo, hi)
                            for i, lo, hi in disclosed for area, c in [whole.cells[i]]]
