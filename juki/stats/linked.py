@@ -369,17 +369,28 @@ def _candidates(cells, A, hid, i: int):
     sharing unknowns with the smallest fact (a cell of table -1) that ties ``i`` to others -- a
     town's cell is pinned through its row's 前月 + 増 − 減 = 当月 first, its 町域 total second.
     Returns them and the unknowns they were found through."""
-    absA = np.abs(A)
     real = np.array([c.table >= 0 for c in cells])
     open_ = ~hid & real
     open_[i] = False
-    mine = (absA[i] > 0).astype(float)
+    return _sharers(np.abs(A), open_, ~real, i)
+
+
+def _row(M, i: int) -> np.ndarray:
+    r = M[i]
+    return (r.toarray() if hasattr(r, "toarray") else np.asarray(r)).ravel()
+
+
+def _sharers(absA, open_, is_fact, i: int):
+    """The rows in ``open_`` sharing unknowns with row ``i`` of ``absA`` (dense or sparse);
+    where none does, those sharing unknowns with the smallest fact row that shares one with it.
+    Returns them and the unknowns they were found through."""
+    mine = (_row(absA, i) > 0).astype(float)
     cand = np.flatnonzero(open_ & (absA @ mine > 0))
     if len(cand):
         return cand, mine
-    facts = np.flatnonzero(~real & (absA @ mine > 0))
-    for f in sorted(facts, key=lambda f: np.count_nonzero(A[f])):
-        reach = (absA[f] > 0).astype(float)
+    facts = np.flatnonzero(is_fact & (absA @ mine > 0))
+    for f in sorted(facts, key=lambda f: np.count_nonzero(_row(absA, f))):
+        reach = (_row(absA, f) > 0).astype(float)
         cand = np.flatnonzero(open_ & (absA @ reach > 0))
         if len(cand):
             return cand, reach
@@ -564,7 +575,9 @@ class _Whole:
         if len(fam) > len(FAMILY):
             cur = list(fam[3].axes[1][1]).index("当月の人口")
             self.fixed |= np.array([area == n_areas and c.table == 3 and c.index[1] == cur for area, c in self.cells])
-        self.facts = sparse.csr_matrix(abs(self.A[np.flatnonzero([c.table < 0 for _, c in self.cells])]))
+        self.is_fact = np.array([c.table < 0 for _, c in self.cells])
+        self.absA = abs(self.A).tocsr()
+        self.upper = _upper([c for _, c in self.cells], self.val)
 
     def audit(self, p: int, threshold: int, fix: bool, seen=None) -> tuple[int, list]:
         """(programs solved, hidden cells still disclosed).  Every solution the solver returns
@@ -581,7 +594,7 @@ class _Whole:
         todo = [int(i) for i in np.flatnonzero(self.hid)]
         model = None
         if todo:                 # a few programs pushing every hidden cell at once, each a random way
-            model = _Model(self.A, self.val, self.hid, _upper([c for _, c in self.cells], self.val))
+            model = _Model(self.A, self.val, self.hid, self.upper)
             programs += self._spread(model, todo, lo_seen, hi_seen)
         while todo:
             i = todo.pop(0)
@@ -590,7 +603,7 @@ class _Whole:
             if lo_seen[i] <= want_lo + 1e-6 and hi_seen[i] >= want_hi - 1e-6:
                 continue
             if model is None:
-                model = _Model(self.A, self.val, self.hid, _upper([c for _, c in self.cells], self.val))
+                model = _Model(self.A, self.val, self.hid, self.upper)
             lo, hi = lo_seen[i], hi_seen[i]
             cand = np.array([], dtype=int)
             for sign in ((1,) if lo > want_lo + 1e-6 else ()) + ((-1,) if hi < want_hi - 1e-6 else ()):
@@ -638,20 +651,8 @@ class _Whole:
         return programs
 
     def _sharing(self, i: int) -> np.ndarray:
-        """The published cells that share unknowns with cell ``i``; where none does, those sharing
-        unknowns with the smallest fact that ties ``i`` to others."""
-        absA = abs(self.A)
-        open_ = ~self.hid & ~self.fixed
-        mine = (absA[i].toarray().ravel() > 0).astype(float)
-        cand = np.flatnonzero(open_ & (absA @ mine > 0))
-        if len(cand):
-            return cand
-        touching = np.flatnonzero(self.facts @ mine > 0)
-        for f in sorted(touching, key=lambda f: self.facts[f].nnz):
-            cand = np.flatnonzero(open_ & (absA @ (self.facts[f].toarray().ravel() > 0).astype(float) > 0))
-            if len(cand):
-                return cand
-        return cand
+        """The published cells that share unknowns with cell ``i`` (:func:`_sharers`)."""
+        return _sharers(self.absA, ~self.hid & ~self.fixed, self.is_fact, i)[0]
 
 
 class _Model:
