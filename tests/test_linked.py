@@ -423,3 +423,28 @@ def test_the_towns_add_up_to_their_choiki_and_give_nothing_away(analysis, releas
     assert before["pinned"] + before["pinned_towns"] > 0
     assert after["x_towns"] > 0 and after["pinned"] == after["pinned_towns"] == 0
     assert after["narrowed"] == after["narrowed_towns"] == 0
+
+
+def test_the_repair_hides_a_whole_rectangle_at_once():
+    """A 2 × 2 table with its margins (the grand total never hidden): x11 = 1 is hidden and must
+    be able to reach 1 + 2.  Going up by 2 takes x12 and x21 down and x22 up: the repair program
+    names all three at once, not the margins (which cost twice as much)."""
+    from juki.stats.linked import _Repair
+    #            x11 x12 x21 x22
+    A = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1],     # the cells
+                  [1, 1, 0, 0], [0, 0, 1, 1], [1, 0, 1, 0], [0, 1, 0, 1],     # row and column totals
+                  [1, 1, 1, 1]], dtype=float)                                 # the grand total
+    val = A @ np.array([1.0, 5.0, 4.0, 6.0])
+    margin = np.array([False] * 4 + [True] * 5)
+    fixed = np.array([False] * 8 + [True])
+    hid = np.zeros(9, bool)
+    hid[0] = True
+    from scipy import sparse
+    r = _Repair(sparse.csr_matrix(A), val, hid, fixed, val.copy(), (1 + val) * np.where(margin, 2.0, 1.0))
+    assert sorted(r.cells_to_hide(0, 3.0, up=True)) == [1, 2, 3]
+    assert sorted(r.cells_to_hide(0, 0.0, up=False)) == [1, 2, 3]
+    assert r.cells_to_hide(0, 4.0, up=True) == [1, 2, 3]
+    assert r.cells_to_hide(0, 17.0, up=True) is None       # above the grand total of 16, which never moves
+    for j in (1, 2, 3):                  # hidden: nothing more is needed for the same move
+        r.release(j)
+    assert r.cells_to_hide(0, 3.0, up=True) == []
