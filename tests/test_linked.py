@@ -100,73 +100,6 @@ def attack(frames: dict, truth: dict, areas) -> dict:
     return out
 
 
-def attack_whole(frames: dict, truth: dict) -> dict:
-    """Every 町域 at once, with the 計 row of every table (the sum over 町域), which links them:
-    the attacker's atoms are 町域 × age × sex, and a published 0 fixes its atoms at 0.  Each
-    solution found is a release the attacker cannot rule out; an x whose values over the
-    solutions so far already span true ± 2 (and 0 for a true 1 or 2) needs no program."""
-    from scipy import sparse
-    areas = [a for a in frames["population_choiki"].index if a != "計"]
-    per = 102 * 3
-    blocks, vals, tvals = [], [], []
-    for k, area in enumerate(areas + ["計"]):
-        A, v = _equations(frames, area)
-        t = _equations(truth, area)[1]
-        if area == "計":
-            A = np.hstack([A] * len(areas))
-        else:
-            A = sparse.hstack([sparse.csr_matrix((A.shape[0], k * per)), sparse.csr_matrix(A),
-                               sparse.csr_matrix((A.shape[0], (len(areas) - k - 1) * per))])
-        blocks.append(sparse.csr_matrix(A))
-        vals += v
-        tvals += t
-    A = sparse.vstack(blocks).tocsr()
-    known = np.array([v is not None for v in vals])
-    b = np.array([0.0 if v is None else v for v in vals])
-    dead = np.asarray(A[np.flatnonzero(known & (b == 0))].sum(axis=0)).ravel() > 0
-    A = A[:, np.flatnonzero(~dead)].tocsr()
-    rows = np.flatnonzero(known & (np.diff(A.indptr) > 0))
-    h = _solver_sparse(A[rows], b[rows])
-    truth_v = np.array(tvals, dtype=float)
-    lo_seen, hi_seen = truth_v.copy(), truth_v.copy()
-    out = {"x": 0, "pinned": 0, "narrowed": 0, "programs": 0}
-    for i in np.flatnonzero(~known):
-        out["x"] += 1
-        t = truth_v[i]
-        want_lo, want_hi = (0 if 1 <= t <= 2 else max(0, t - 2)), t + 2
-        for sign in (1.0, -1.0):
-            if (lo_seen[i] <= want_lo + 1e-6) if sign > 0 else (hi_seen[i] >= want_hi - 1e-6):
-                continue
-            c = np.zeros(A.shape[1])
-            c[A[i].indices] = A[i].data
-            x = _argextreme(h, c, sign)
-            out["programs"] += 1
-            if x is None:                        # unbounded above
-                hi_seen[i] = np.inf
-                continue
-            y = A @ x
-            np.minimum(lo_seen, y, out=lo_seen)
-            np.maximum(hi_seen, y, out=hi_seen)
-        if hi_seen[i] - lo_seen[i] < 0.5:
-            out["pinned"] += 1
-        if lo_seen[i] > want_lo + 1e-6 or hi_seen[i] < want_hi - 1e-6:
-            out["narrowed"] += 1
-    return out
-
-
-def _solver_sparse(A, b):
-    import highspy
-    h = highspy.Highs()
-    for k, v in (("output_flag", False), ("presolve", "off")):
-        h.setOptionValue(k, v)
-    inf = highspy.kHighsInf
-    h.addVars(A.shape[1], np.zeros(A.shape[1]), np.full(A.shape[1], inf))
-    for r, v in zip(range(A.shape[0]), b):
-        row = A[r]
-        h.addRow(v, v, len(row.indices), row.indices.astype(np.int32), row.data)
-    return h
-
-
 def _argextreme(h, c, sign):
     """The atoms of a solution minimising (sign 1) or maximising (-1) ``c``."""
     import highspy
@@ -218,27 +151,31 @@ def test_the_linked_tables_give_nothing_away(analysis, release):
 
 
 def test_the_whole_family_gives_nothing_away(analysis, release, monkeypatch):
-    """The 計 row links every 町域: a program over all of them at once, before (the 町域
-    programs alone, as the release was) and after."""
+    """The 計 rows link every 町域 (and the 町丁字 table's every town): a program over the whole
+    release at once -- every 町域 with its towns, the city row of the 町域 tables, the city's
+    households and the 町丁字 table's 計 row -- before (the 町域 programs alone, as the release
+    was) and after."""
     import time
 
+    from juki import codes
     from juki.stats import linked
     from juki.stats.release import Release
-    names = ("population_choiki", "single_ages_choiki", "three_bands_choiki")
+    names = ("population_choiki", "single_ages_choiki", "three_bands_choiki", "households_choiki", "monthly_town")
+    t = codes.towns()
+    town_choiki = dict(zip(t["name"], t["choiki"]))
     monkeypatch.setattr(linked._Whole, "audit", lambda self, *a, **k: (0, []))   # without the whole pass
     rel = Release.build(analysis, AS_OF, level="choiki")
     monkeypatch.undo()
-    frames = {n: rel.find(n).frame() for n in names}
-    truth = {n: rel.find(n).frame(published=False) for n in names}
-    before = attack_whole(frames, truth)
-    rel = release
+    truth = {n: release.find(n).frame(published=False) for n in names}
+    before = attack_release({n: rel.find(n).frame() for n in names}, truth, town_choiki)
     t0 = time.perf_counter()
-    after = attack_whole({n: rel.find(n).frame() for n in names}, truth)
-    print(f"\nwhole-family attack, 3,000 residents: before {before}; after {after} ({time.perf_counter() - t0:.0f} s); "
-          f"{rel.audit.line()}")
-    assert before["narrowed"] > 0                    # the 町域 programs alone missed links through the 計 row
-    assert after["x"] > 0 and after["pinned"] == 0 and after["narrowed"] == 0
-    assert not any(bool(rel.find(n).hidden[(-1,) * rel.find(n).hidden.ndim]) for n in names)   # the city total shows
+    after = attack_release({n: release.find(n).frame() for n in names}, truth, town_choiki)
+    print(f"\nwhole-release attack, 3,000 residents: before {before}; after {after} ({time.perf_counter() - t0:.0f} s); "
+          f"{release.audit.line()}")
+    assert before["narrowed"] + before["narrowed_towns"] > 0      # the 町域 programs alone missed links through 計
+    assert after["x"] > 0 and after["x_towns"] > 0
+    assert after["pinned"] == after["narrowed"] == after["pinned_towns"] == after["narrowed_towns"] == 0
+    assert not any(bool(release.find(n).hidden[(-1,) * release.find(n).hidden.ndim]) for n in names[:3])   # city total
 
 
 def test_the_audit_catches_what_it_is_shown():
@@ -337,6 +274,61 @@ _ROW = {"当月の人口": -1, "世帯数": 0, "前月の人口": 1, "出生": 1
         "死亡": -1, "転出": -1, "市内転居(減)": -1, "その他(減)": -1}
 
 
+def _town_block(frames: dict, truth: dict, area: str, mine: list) -> dict:
+    """One 町域 as the attacker sees it with the 町丁字 table: unknowns are its atoms, its
+    households and each of its towns' columns (``col`` gives a town column's unknown); rows are
+    every cell of the five tables (None for x), facts the equalities the release states without a
+    cell (towns add up to the 町域, each town's row adds up), ``at_least`` no town has more
+    households than residents."""
+    towns, towns_true = frames["monthly_town"], truth["monthly_town"]
+    cols = list(towns.columns)
+    A, vals = _equations(frames, area) if area is not None else (np.zeros((0, 306)), [])
+    tv = _equations(truth, area)[1] if area is not None else []
+    na, nc = 306, len(cols)
+    n = na + 1 + nc * len(mine)                  # atoms, the 町域's households, the towns' columns
+    rows = [np.concatenate([r, np.zeros(n - na)]) for r in A]
+    is_town = [False] * len(rows)
+    vals, tv = list(vals), list(tv)
+    facts, at_least, col = [], [], {}
+    pop, hh = np.zeros(n), np.zeros(n)
+    pop[:na], hh[na] = -1, -1
+    if area is not None:
+        r = np.zeros(n)
+        r[na] = 1
+        rows.append(r)
+        is_town.append(True)
+        v = frames["households_choiki"].loc[area].iloc[0]
+        vals.append(None if v == "x" else float(v))
+        tv.append(float(truth["households_choiki"].loc[area].iloc[0]))
+    for k, town in enumerate(mine):
+        base = na + 1 + k * nc
+        row = np.zeros(n)
+        for j, c in enumerate(cols):
+            r = np.zeros(n)
+            r[base + j] = 1
+            col[(town, c)] = base + j
+            rows.append(r)
+            is_town.append(True)
+            vals.append(None if towns.loc[town, c] == "x" else float(towns.loc[town, c]))
+            tv.append(float(towns_true.loc[town, c]))
+            row[base + j] = _ROW[c]
+        facts.append(row)
+        pop[base + cols.index("当月の人口")] = hh[base + cols.index("世帯数")] = 1
+        r = np.zeros(n)
+        r[base + cols.index("当月の人口")], r[base + cols.index("世帯数")] = 1, -1
+        at_least.append(r)
+    facts += [pop, hh] if mine and area is not None else []
+    return {"n": n, "rows": rows, "vals": vals, "tv": tv, "is_town": is_town, "facts": facts,
+            "at_least": at_least, "col": col}
+
+
+def _count(out: dict, lo: float, hi: float, t: float, town: bool) -> None:
+    suffix = "_towns" if town else ""
+    out["x" + suffix] += 1
+    out["pinned" + suffix] += int(hi - lo < 0.5)
+    out["narrowed" + suffix] += int(lo > max(0, t - 2) + 1e-6 or hi < t + 2 - 1e-6 or (1 <= t <= 2 and lo > 1e-6))
+
+
 def attack_towns(frames: dict, truth: dict, town_choiki: dict, areas) -> dict:
     """Per 町域, the three 町域 tables with the 町丁字 table and households_choiki: the attacker's
     unknowns are the 町域's atoms, its households, and each of its towns' columns; the towns'
@@ -344,61 +336,116 @@ def attack_towns(frames: dict, truth: dict, town_choiki: dict, areas) -> dict:
     adds up (前月 + 増 − 減 = 当月), and no town has more households than residents.  Every x of
     all five tables is minimised and maximised."""
     import highspy
-    towns, towns_true = frames["monthly_town"], truth["monthly_town"]
-    cols = list(towns.columns)
+    towns = frames["monthly_town"]
     out = {"x": 0, "pinned": 0, "narrowed": 0, "x_towns": 0, "pinned_towns": 0, "narrowed_towns": 0}
     for area in areas:
-        A, vals = _equations(frames, area)
-        tv = _equations(truth, area)[1]
-        mine = [t for t in towns.index if town_choiki.get(t) == area]
-        na, nc = A.shape[1], len(cols)
-        n = na + 1 + nc * len(mine)                  # atoms, the 町域's households, the towns' columns
-        rows = [np.concatenate([r, np.zeros(n - na)]) for r in A]
-        is_town = [False] * len(rows)
-        vals, tv = list(vals), list(tv)
-        facts, at_least = [], []
-        pop, hh = np.zeros(n), np.zeros(n)
-        pop[:na], hh[na] = -1, -1
-        r = np.zeros(n)
-        r[na] = 1
-        rows.append(r)
-        is_town.append(True)
-        vals.append(None if frames["households_choiki"].loc[area].iloc[0] == "x"
-                    else float(frames["households_choiki"].loc[area].iloc[0]))
-        tv.append(float(truth["households_choiki"].loc[area].iloc[0]))
-        for k, town in enumerate(mine):
-            base = na + 1 + k * nc
-            row = np.zeros(n)
-            for j, c in enumerate(cols):
-                r = np.zeros(n)
-                r[base + j] = 1
-                rows.append(r)
-                is_town.append(True)
-                vals.append(None if towns.loc[town, c] == "x" else float(towns.loc[town, c]))
-                tv.append(float(towns_true.loc[town, c]))
-                row[base + j] = _ROW[c]
-            facts.append(row)
-            pop[base + cols.index("当月の人口")] = hh[base + cols.index("世帯数")] = 1
-            r = np.zeros(n)
-            r[base + cols.index("当月の人口")], r[base + cols.index("世帯数")] = 1, -1
-            at_least.append(r)
-        facts += [pop, hh] if mine else []
-        known = [v is not None for v in vals]
-        h = _solver(np.array([r for r, k in zip(rows, known) if k] + facts),
-                    [v for v in vals if v is not None] + [0.0] * len(facts))
-        for r in at_least:
+        b = _town_block(frames, truth, area, [t for t in towns.index if town_choiki.get(t) == area])
+        known = [v is not None for v in b["vals"]]
+        h = _solver(np.array([r for r, k in zip(b["rows"], known) if k] + b["facts"]),
+                    [v for v in b["vals"] if v is not None] + [0.0] * len(b["facts"]))
+        for r in b["at_least"]:
             c = np.flatnonzero(r)
             h.addRow(0, highspy.kHighsInf, len(c), c.astype(np.int32), r[c])
-        for i, v in enumerate(vals):
-            if v is not None:
+        for i, v in enumerate(b["vals"]):
+            if v is None:
+                _count(out, _extreme(h, b["rows"][i], 1.0), _extreme(h, b["rows"][i], -1.0), b["tv"][i], b["is_town"][i])
+    return out
+
+
+def attack_release(frames: dict, truth: dict, town_choiki: dict) -> dict:
+    """Every 町域 with its towns at once (the blocks of :func:`attack_towns` side by side), and
+    every 計 row that links them: the 町域 tables' city row (each column the sum over 町域), the
+    city's households, and the 町丁字 table's 計 row (each column the sum over every town, towns
+    of no 町域 included).  An x whose values over the solutions found so far span true ± 2 (and
+    0 for a true 1 or 2) needs no program of its own."""
+    import highspy
+    from scipy import sparse
+    towns = frames["monthly_town"]
+    areas = [a for a in frames["population_choiki"].index if a != "計"]
+    town_rows = [t for t in towns.index if t != "計"]
+    blocks = [_town_block(frames, truth, a, [t for t in town_rows if town_choiki.get(t) == a]) for a in areas]
+    blocks.append(_town_block(frames, truth, None, [t for t in town_rows if town_choiki.get(t) not in areas]))
+    offset = np.concatenate([[0], np.cumsum([b["n"] for b in blocks])])
+    width = int(offset[-1])
+
+    def place(k, r):
+        c = np.flatnonzero(r)
+        return c + offset[k], r[c]
+    rows, vals, tv, is_town, facts, at_least = [], [], [], [], [], []
+    for k, b in enumerate(blocks):
+        rows += [place(k, r) for r in b["rows"]]
+        vals += b["vals"]
+        tv += b["tv"]
+        is_town += b["is_town"]
+        facts += [place(k, r) for r in b["facts"]]
+        at_least += [place(k, r) for r in b["at_least"]]
+    A, v = _equations(frames, "計")                 # the city row of the three 町域 tables
+    t = _equations(truth, "計")[1]
+    for r, x, y in zip(A, v, t):
+        c = np.flatnonzero(r)
+        rows.append((np.concatenate([c + offset[k] for k in range(len(areas))]), np.tile(r[c], len(areas))))
+        vals.append(x)
+        tv.append(y)
+        is_town.append(False)
+    x = frames["households_choiki"].loc["計"].iloc[0]
+    rows.append((np.array([offset[k] + 306 for k in range(len(areas))]), np.ones(len(areas))))
+    vals.append(None if x == "x" else float(x))
+    tv.append(float(truth["households_choiki"].loc["計"].iloc[0]))
+    is_town.append(True)
+    for c in towns.columns:                         # the 町丁字 table's 計 row
+        idx = np.array([offset[k] + b["col"][(tw, c)] for k, b in enumerate(blocks) for tw in town_rows
+                        if (tw, c) in b["col"]])
+        rows.append((idx, np.ones(len(idx))))
+        x = towns.loc["計", c]
+        vals.append(None if x == "x" else float(x))
+        tv.append(float(truth["monthly_town"].loc["計", c]))
+        is_town.append(True)
+
+    def matrix(rs):
+        r = np.concatenate([np.full(len(c), k) for k, (c, _) in enumerate(rs)]) if rs else np.array([], int)
+        return sparse.csr_matrix((np.concatenate([w for _, w in rs]), (r, np.concatenate([c for c, _ in rs]))),
+                                 shape=(len(rs), width))
+    M = matrix(rows)
+    known = np.array([x is not None for x in vals])
+    b = np.array([0.0 if x is None else x for x in vals])
+    # a published 0 (a cell: every coefficient 1) fixes its unknowns at 0: they leave the model
+    dead = np.asarray(M[np.flatnonzero(known & (b == 0))].sum(axis=0)).ravel() > 0
+    keep = np.flatnonzero(~dead)
+    M = M[:, keep].tocsr()
+    F = sparse.vstack([M[np.flatnonzero(known)], matrix(facts)[:, keep], matrix(at_least)[:, keep]]).tocsc()
+    lower = np.concatenate([b[known], np.zeros(len(facts) + len(at_least))])
+    upper = np.concatenate([b[known], np.zeros(len(facts)), np.full(len(at_least), highspy.kHighsInf)])
+    h = highspy.Highs()
+    for k, x in (("output_flag", False), ("presolve", "off")):
+        h.setOptionValue(k, x)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(keep), F.shape[0]
+    lp.col_cost_, lp.col_lower_ = np.zeros(len(keep)), np.zeros(len(keep))
+    lp.col_upper_ = np.full(len(keep), highspy.kHighsInf)
+    lp.row_lower_, lp.row_upper_ = lower, upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = F.indptr, F.indices, F.data.astype(float)
+    h.passModel(lp)
+    width = len(keep)
+    truth_v = np.array(tv, dtype=float)
+    lo_seen, hi_seen = truth_v.copy(), truth_v.copy()
+    out = {"x": 0, "pinned": 0, "narrowed": 0, "x_towns": 0, "pinned_towns": 0, "narrowed_towns": 0, "programs": 0}
+    for i in np.flatnonzero(~known):
+        t = truth_v[i]
+        want_lo, want_hi = (0 if 1 <= t <= 2 else max(0, t - 2)), t + 2
+        for sign in (1.0, -1.0):
+            if (lo_seen[i] <= want_lo + 1e-6) if sign > 0 else (hi_seen[i] >= want_hi - 1e-6):
                 continue
-            lo, hi, t = _extreme(h, rows[i], 1.0), _extreme(h, rows[i], -1.0), tv[i]
-            pinned = hi - lo < 0.5
-            narrowed = lo > max(0, t - 2) + 1e-6 or hi < t + 2 - 1e-6 or (1 <= t <= 2 and lo > 1e-6)
-            suffix = "_towns" if is_town[i] else ""
-            out["x" + suffix] += 1
-            out["pinned" + suffix] += pinned
-            out["narrowed" + suffix] += narrowed
+            c = M[i].toarray().ravel()
+            x = _argextreme(h, c, sign)
+            out["programs"] += 1
+            if x is None:
+                hi_seen[i] = np.inf
+                continue
+            y = M @ x
+            np.minimum(lo_seen, y, out=lo_seen)
+            np.maximum(hi_seen, y, out=hi_seen)
+        _count(out, lo_seen[i], hi_seen[i], t, is_town[i])
     return out
 
 
