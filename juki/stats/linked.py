@@ -127,7 +127,9 @@ class Audit:
         state = "適合" if self.ok else "不適合"
         return (f"連結表の秘匿監査（{'・'.join(self.tables)}）: {state} — {self.areas}町域、秘匿セル {self.hidden_cells:,}、"
                 f"線形計画 {self.programs:,}回（うち分析者向け集計表の値を加えたもの {self.explorer_programs:,}回）、"
-                f"追加秘匿 {self.added:,}、{self.seconds:.1f}秒"
+                f"追加秘匿 {self.added:,}"
+                + (f"（ほかのセルから0と分かるため 0 を表示したセル {self.shown:,}）" if self.shown else "")
+                + f"、{self.seconds:.1f}秒"
                 + ("" if self.ok else f"、推定可能なセル {len(self.disclosed) + len(self.pinned)}"))
 
 
