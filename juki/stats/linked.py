@@ -46,8 +46,9 @@ A hidden 0 that the published cells pin at 0 is published again: the release alr
 and an equality the program implies changes no other range.  (Protecting it instead -- a 0 of
 不詳 age, say, under a city 計 of 0 -- can only hide more and more cells for nothing.)
 
-Not in the program (yet): the survey's tables of 1 January, the foreign residents' tables, and
-the previous month's release (the 町丁字 table's 前月の人口 is that release's 町丁字 total);
+The foreign residents' tables are a family of their own (:mod:`.linked_foreign`), audited the
+same way.  Not in the program (yet): the survey's tables of 1 January, and the previous month's
+release (the 町丁字 table's 前月の人口 is that release's 町丁字 total);
 duplicated cells across those are kept the same by :func:`same_cells_same_fate` and each table
 has the line rule.
 """
@@ -868,6 +869,17 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
         todo, grew_any = _line_rule(fam, n_areas)
         if not grew_any:
             break
+    from . import linked_foreign
+    foreign = linked_foreign.family(tables)
+    if foreign:                          # the foreign residents' tables: a family of their own
+        audit.tables += [t.title.split("（")[0] for t in foreign]
+        before += int(sum(t.hidden.sum() for t in foreign))
+        programs, disclosed, shown, passes = linked_foreign.protect(foreign, protection, threshold)
+        audit.programs += programs
+        audit.shown += shown
+        audit.whole_passes += passes
+        audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
+        fam = [*fam, *foreign]
     audit.hidden_cells = int(sum(t.hidden.sum() for t in fam))
     audit.added = audit.hidden_cells - before
     audit.seconds = time.perf_counter() - t0
