@@ -119,6 +119,9 @@ class Audit:
     whole_passes: int = 0                              # programs over the whole family, rounds
     pinned: list = field(default_factory=list)         # (table, area, label, true): pinned with the explorer's answers
     shown: int = 0                                     # hidden 0s published again: the release pins them anyway
+    single_tables: int = 0                             # other tables with an x, each audited on its own
+    unaudited: list = field(default_factory=list)      # of those, tables whose margins are not sums (line rule only)
+    limited: list = field(default_factory=list)        # (table, index, true, lo, hi): secondary, not pinned, short of ±p
 
     @property
     def ok(self) -> bool:
@@ -127,9 +130,12 @@ class Audit:
     def line(self) -> str:
         state = "適合" if self.ok else "不適合"
         return (f"連結表の秘匿監査（{'・'.join(self.tables)}）: {state} — {self.areas}町域、秘匿セル {self.hidden_cells:,}、"
-                f"線形計画 {self.programs:,}回（うち分析者向け集計表の値を加えたもの {self.explorer_programs:,}回）、"
-                f"追加秘匿 {self.added:,}"
+                f"線形計画 {self.programs:,}回（うち分析者向け集計表の値を加えたもの {self.explorer_programs:,}回）"
+                + (f"、ほかに単独で監査した表 {self.single_tables}" if self.single_tables else "")
+                + (f"（行・列の合計が内訳の和でないため線の規則のみ: {'・'.join(self.unaudited)}）" if self.unaudited else "")
+                + f"、追加秘匿 {self.added:,}"
                 + (f"（ほかのセルから0と分かるため 0 を表示したセル {self.shown:,}）" if self.shown else "")
+                + (f"、保護幅に届かないが一意に定まらない関連秘匿セル {len(self.limited):,}" if self.limited else "")
                 + f"、{self.seconds:.1f}秒"
                 + ("" if self.ok else f"、推定可能なセル {len(self.disclosed) + len(self.pinned)}"))
 
@@ -554,6 +560,11 @@ class _Whole:
     that a published 0 covers are fixed at 0 and left out, which is what makes the model small
     enough (a 20,000-resident city: 32,742 atoms, 7,148 left)."""
 
+    #: Whether a secondary cell (above the threshold) that no suppression can carry to its
+    #: interval may stay hidden when it is not pinned (tables audited on their own); the linked
+    #: families hold every hidden cell to the interval.
+    secondary_floor = False
+
     def __init__(self, fam):
         from scipy import sparse
         fam = fam if isinstance(fam, Family) else Family(fam)
@@ -610,7 +621,7 @@ class _Whole:
             np.maximum(hi_seen, seen[1], out=hi_seen)
         self.seen = (lo_seen, hi_seen)
         todo = [int(i) for i in np.flatnonzero(self.hid)]
-        self.shown = []
+        self.shown, self.limited = [], []
         tries: dict = {}
         model = repair = None
         if todo:                 # a few programs pushing every hidden cell at once, each a random way
@@ -659,6 +670,12 @@ class _Whole:
             up = hi_seen[i] < want_hi - 1e-6
             new = repair.cells_to_hide(i, want_hi if up else want_lo, up)
             programs += 1
+            if new is None and self.secondary_floor and v > threshold and hi_seen[i] - lo_seen[i] >= 1 - 1e-6:
+                # a secondary cell no suppression can carry to its interval (what pins the rest is
+                # published by a linked family); it is not pinned, and the primary cells it hides
+                # are audited in full
+                self.limited.append(i)
+                continue
             if not new:                        # no set of published cells can carry it (or the
                 # programs disagree: it moves without hiding more); refused, never guessed
                 disclosed.append((i, lo_seen[i], hi_seen[i]))
@@ -880,6 +897,18 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
         audit.whole_passes += passes
         audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
         fam = [*fam, *foreign]
+    from . import linked_single
+    linked_names = {t.name for t in fam}
+    rest = [t for t in tables if t.name not in linked_names and t.threshold and t.hidden.any()]
+    if rest:                             # every other table with an x: audited on its own
+        before += int(sum(t.hidden.sum() for t in rest))
+        programs, disclosed, shown, passes, audit.unaudited, audit.limited = linked_single.protect(rest, protection,
+                                                                                                  threshold)
+        audit.single_tables = len(rest) - len(audit.unaudited)
+        audit.programs += programs
+        audit.shown += shown
+        audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
+        fam = [*fam, *rest]
     audit.hidden_cells = int(sum(t.hidden.sum() for t in fam))
     audit.added = audit.hidden_cells - before
     audit.seconds = time.perf_counter() - t0
