@@ -886,29 +886,6 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
         todo, grew_any = _line_rule(fam, n_areas)
         if not grew_any:
             break
-    from . import linked_foreign
-    foreign = linked_foreign.family(tables)
-    if foreign:                          # the foreign residents' tables: a family of their own
-        audit.tables += [t.title.split("（")[0] for t in foreign]
-        before += int(sum(t.hidden.sum() for t in foreign))
-        programs, disclosed, shown, passes = linked_foreign.protect(foreign, protection, threshold)
-        audit.programs += programs
-        audit.shown += shown
-        audit.whole_passes += passes
-        audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
-        fam = [*fam, *foreign]
-    from . import linked_single
-    linked_names = {t.name for t in fam}
-    rest = [t for t in tables if t.name not in linked_names and t.threshold and t.hidden.any()]
-    if rest:                             # every other table with an x: audited on its own
-        before += int(sum(t.hidden.sum() for t in rest))
-        programs, disclosed, shown, passes, audit.unaudited, audit.limited = linked_single.protect(rest, protection,
-                                                                                                  threshold)
-        audit.single_tables = len(rest) - len(audit.unaudited)
-        audit.programs += programs
-        audit.shown += shown
-        audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
-        fam = [*fam, *rest]
     audit.hidden_cells = int(sum(t.hidden.sum() for t in fam))
     audit.added = audit.hidden_cells - before
     audit.seconds = time.perf_counter() - t0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linked import _Cell, _upper, _Whole
+from .linked import Audit, _Cell, _upper, _Whole
 
 #: The tables, in the order of :class:`Foreign`'s ``fam``.
 FOREIGN = ("foreign_nationality", "foreign_status", "foreign_detail")
@@ -81,9 +81,9 @@ def protect(fam, protection: int, threshold: int, seen=None) -> tuple[int, list,
     for passes in range(1, 21):
         f = Foreign(fam)
         n, out = f.audit(protection, threshold, fix=True, seen=seen)
-        seen = f.seen
+        seen = getattr(f, "seen", None)
         programs += n
-        shown += len(f.shown)
+        shown += len(getattr(f, "shown", ()))
         disclosed = [(fam[c.table].name, c.index, int(f.val[i]), lo, hi) for i, lo, hi in out for _, c in [f.cells[i]]]
         grew = False
         for t in fam:
@@ -93,3 +93,24 @@ def protect(fam, protection: int, threshold: int, seen=None) -> tuple[int, list,
         if not grew:
             return programs, disclosed, shown, passes
     return programs, disclosed, shown, passes
+
+
+def protect_into(audit: Audit, tables: list, protection: int, threshold: int) -> None:
+    """The foreign family of a release's ``tables`` audited and fixed, into ``audit`` (the linked
+    tables' audit line and figures)."""
+    import time
+    fam = family(tables)
+    if not fam:
+        return
+    t0 = time.perf_counter()
+    audit.tables += [t.title.split("（")[0] for t in fam]
+    before = int(sum(t.hidden.sum() for t in fam))
+    programs, disclosed, shown, passes = protect(fam, protection, threshold)
+    audit.programs += programs
+    audit.shown += shown
+    audit.whole_passes += passes
+    audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
+    hidden = int(sum(t.hidden.sum() for t in fam))
+    audit.hidden_cells += hidden
+    audit.added += hidden - before
+    audit.seconds += time.perf_counter() - t0

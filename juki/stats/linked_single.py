@@ -21,7 +21,8 @@ import itertools
 
 import numpy as np
 
-from .linked import _Cell, _upper, _Whole
+from .linked import FAMILY, TOWNS, Audit, _Cell, _upper, _Whole
+from .linked_foreign import FOREIGN
 
 #: Blocks of a table that a linked family publishes too: hidden or shown there, not here.
 OWNED = {"population_age_sex": (slice(None), -1, slice(None))}
@@ -72,12 +73,35 @@ def protect(tables: list, protection: int, threshold: int) -> tuple[int, list, i
                 skipped.append(t.name)
                 break
             n, out = s.audit(protection, threshold, fix=True, seen=seen)
-            seen, programs, shown, passes = s.seen, programs + n, shown + len(s.shown), passes + 1
+            seen, programs, passes = getattr(s, "seen", None), programs + n, passes + 1
+            shown += len(getattr(s, "shown", ()))
             found = [(t.name, c.index, int(s.val[i]), lo, hi) for i, lo, hi in out for _, c in [s.cells[i]]]
             new = suppress(t.counts, t.threshold, initial=t.hidden)
             if not (new & ~t.hidden).any():
                 disclosed += found
-                limited += [(t.name, s.cells[i][1].index, int(s.val[i]), s.seen[0][i], s.seen[1][i]) for i in s.limited]
+                limited += [(t.name, s.cells[i][1].index, int(s.val[i]), seen[0][i], seen[1][i])
+                            for i in getattr(s, "limited", ())]
                 break
             t.hidden = new
     return programs, disclosed, shown, passes, skipped, limited
+
+
+def protect_into(audit: Audit, tables: list, protection: int, threshold: int) -> None:
+    """Every table of ``tables`` outside the linked families with an x, audited and fixed on its
+    own, into ``audit``."""
+    import time
+    linked = set(FAMILY) | set(TOWNS) | set(FOREIGN)
+    rest = [t for t in tables if t.name not in linked and t.threshold and t.hidden.any()]
+    if not rest:
+        return
+    t0 = time.perf_counter()
+    before = int(sum(t.hidden.sum() for t in rest))
+    programs, disclosed, shown, passes, audit.unaudited, audit.limited = protect(rest, protection, threshold)
+    audit.single_tables = len(rest) - len(audit.unaudited)
+    audit.programs += programs
+    audit.shown += shown
+    audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
+    hidden = int(sum(t.hidden.sum() for t in rest))
+    audit.hidden_cells += hidden
+    audit.added += hidden - before
+    audit.seconds += time.perf_counter() - t0

@@ -86,7 +86,7 @@ class Release:
         analysis store ``a``, what its analysts' tables answer for the same date is part of the
         attacker's knowledge too: no hidden cell may be pinned by the two together."""
         from ..errors import JukiError
-        from . import linked
+        from . import linked, linked_foreign, linked_single
         names = {t.name for t in self.all_tables()}
         if self.protect.method != "suppression" or not self.protect.threshold or not set(linked.FAMILY) <= names:
             return
@@ -99,6 +99,8 @@ class Release:
             bounds = linked.explorer_bounds(fam, tablebuilder.finest(a, self.ref, width), ckm.build(load().ptable),
                                             width)
         self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold, bounds)
+        linked_foreign.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
+        linked_single.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
         linked.same_cells_same_fate(self.all_tables())
         if not self.audit.ok:
             raise JukiError(f"the release is refused: {len(self.audit.disclosed) + len(self.audit.pinned)} hidden "
