@@ -123,6 +123,17 @@ class Audit:
     unaudited: list = field(default_factory=list)      # of those, tables whose margins are not sums (line rule only)
     limited: list = field(default_factory=list)        # (table, index, true, lo, hi): secondary, not pinned, short of ±p
 
+    def take(self, tables: list, t0: float, before: int, programs: int, shown: int, disclosed: list) -> None:
+        """Add the audit of a further family of ``tables`` (hidden cells ``before`` it, started at
+        ``t0``; disclosed cells as (table, index, true, lo, hi))."""
+        self.programs += programs
+        self.shown += shown
+        self.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
+        hidden = int(sum(t.hidden.sum() for t in tables))
+        self.hidden_cells += hidden
+        self.added += hidden - before
+        self.seconds += time.perf_counter() - t0
+
     @property
     def ok(self) -> bool:
         return not self.disclosed and not self.pinned
@@ -890,6 +901,32 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
     audit.added = audit.hidden_cells - before
     audit.seconds = time.perf_counter() - t0
     return audit
+
+
+def audit_rounds(build, tables: list, protection: int, threshold: int, rounds: int = 20):
+    """A family other than the 町域 one (``build()`` makes its :class:`_Whole`-shaped program
+    over ``tables``): audited and fixed, then the tables' line rule, until the line rule adds
+    nothing.  Returns (the last program, programs, hidden 0s shown, passes, cells still disclosed
+    as (table, index, true, lo, hi))."""
+    from .suppression import suppress
+    programs = shown = passes = 0
+    seen = None
+    while passes < rounds:
+        passes += 1
+        m = build()
+        n, out = m.audit(protection, threshold, fix=True, seen=seen)
+        seen = getattr(m, "seen", None)
+        programs += n
+        shown += len(getattr(m, "shown", ()))
+        grew = False
+        for t in tables:
+            new = suppress(t.counts, t.threshold, initial=t.hidden)
+            grew |= bool((new & ~t.hidden).any())
+            t.hidden = new
+        if not grew:
+            break
+    disclosed = [(m.fam[c.table].name, c.index, int(m.val[i]), lo, hi) for i, lo, hi in out for _, c in [m.cells[i]]]
+    return m, programs, shown, passes, disclosed
 
 
 def _line_rule(fam, n_areas: int) -> tuple[set, bool]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linked import Audit, _Cell, _upper, _Whole
+from .linked import Audit, _Cell, _upper, _Whole, audit_rounds
 
 #: The tables, in the order of :class:`Foreign`'s ``fam``.
 FOREIGN = ("foreign_nationality", "foreign_status", "foreign_detail")
@@ -73,25 +73,10 @@ class Foreign(_Whole):
         self.upper = _upper([c for _, c in self.cells], self.val)
 
 
-def protect(fam, protection: int, threshold: int, seen=None) -> tuple[int, list, int, int]:
+def protect(fam, protection: int, threshold: int) -> tuple[int, list, int, int]:
     """Audit and fix the foreign tables (their ``hidden`` masks are updated): (programs, cells
     still disclosed as (table, index, true, lo, hi), hidden 0s shown, passes)."""
-    from .suppression import suppress
-    programs, shown, disclosed = 0, 0, []
-    for passes in range(1, 21):
-        f = Foreign(fam)
-        n, out = f.audit(protection, threshold, fix=True, seen=seen)
-        seen = getattr(f, "seen", None)
-        programs += n
-        shown += len(getattr(f, "shown", ()))
-        disclosed = [(fam[c.table].name, c.index, int(f.val[i]), lo, hi) for i, lo, hi in out for _, c in [f.cells[i]]]
-        grew = False
-        for t in fam:
-            new = suppress(t.counts, t.threshold, initial=t.hidden)
-            grew |= bool((new & ~t.hidden).any())
-            t.hidden = new
-        if not grew:
-            return programs, disclosed, shown, passes
+    _, programs, shown, passes, disclosed = audit_rounds(lambda: Foreign(fam), fam, protection, threshold)
     return programs, disclosed, shown, passes
 
 
@@ -102,15 +87,8 @@ def protect_into(audit: Audit, tables: list, protection: int, threshold: int) ->
     fam = family(tables)
     if not fam:
         return
-    t0 = time.perf_counter()
+    t0, before = time.perf_counter(), int(sum(t.hidden.sum() for t in fam))
     audit.tables += [t.title.split("（")[0] for t in fam]
-    before = int(sum(t.hidden.sum() for t in fam))
     programs, disclosed, shown, passes = protect(fam, protection, threshold)
-    audit.programs += programs
-    audit.shown += shown
     audit.whole_passes += passes
-    audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
-    hidden = int(sum(t.hidden.sum() for t in fam))
-    audit.hidden_cells += hidden
-    audit.added += hidden - before
-    audit.seconds += time.perf_counter() - t0
+    audit.take(fam, t0, before, programs, shown, disclosed)

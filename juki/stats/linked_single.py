@@ -21,7 +21,7 @@ import itertools
 
 import numpy as np
 
-from .linked import FAMILY, TOWNS, Audit, _Cell, _upper, _Whole
+from .linked import FAMILY, TOWNS, Audit, _Cell, _upper, _Whole, audit_rounds
 from .linked_foreign import FOREIGN
 
 #: Blocks of a table that a linked family publishes too: hidden or shown there, not here.
@@ -62,27 +62,16 @@ def protect(tables: list, protection: int, threshold: int) -> tuple[int, list, i
     """Audit and fix each table (``hidden`` updated): (programs, cells still disclosed as (table,
     index, true, lo, hi), hidden 0s shown, passes, tables left to the line rule, secondary cells
     short of the interval but not pinned, as (table, index, true, lo, hi))."""
-    from .suppression import suppress
     programs = shown = passes = 0
     disclosed, skipped, limited = [], [], []
     for t in tables:
-        seen = None
-        for _ in range(20):
-            s = Single(t)
-            if not s.additive:
-                skipped.append(t.name)
-                break
-            n, out = s.audit(protection, threshold, fix=True, seen=seen)
-            seen, programs, passes = getattr(s, "seen", None), programs + n, passes + 1
-            shown += len(getattr(s, "shown", ()))
-            found = [(t.name, c.index, int(s.val[i]), lo, hi) for i, lo, hi in out for _, c in [s.cells[i]]]
-            new = suppress(t.counts, t.threshold, initial=t.hidden)
-            if not (new & ~t.hidden).any():
-                disclosed += found
-                limited += [(t.name, s.cells[i][1].index, int(s.val[i]), seen[0][i], seen[1][i])
-                            for i in getattr(s, "limited", ())]
-                break
-            t.hidden = new
+        if not Single(t).additive:
+            skipped.append(t.name)
+            continue
+        s, n, sh, ps, found = audit_rounds(lambda t=t: Single(t), [t], protection, threshold)
+        programs, shown, passes, disclosed = programs + n, shown + sh, passes + ps, disclosed + found
+        limited += [(t.name, s.cells[i][1].index, int(s.val[i]), s.seen[0][i], s.seen[1][i])
+                    for i in getattr(s, "limited", ())]
     return programs, disclosed, shown, passes, skipped, limited
 
 
@@ -94,14 +83,7 @@ def protect_into(audit: Audit, tables: list, protection: int, threshold: int) ->
     rest = [t for t in tables if t.name not in linked and t.threshold and t.hidden.any()]
     if not rest:
         return
-    t0 = time.perf_counter()
-    before = int(sum(t.hidden.sum() for t in rest))
+    t0, before = time.perf_counter(), int(sum(t.hidden.sum() for t in rest))
     programs, disclosed, shown, passes, audit.unaudited, audit.limited = protect(rest, protection, threshold)
     audit.single_tables = len(rest) - len(audit.unaudited)
-    audit.programs += programs
-    audit.shown += shown
-    audit.disclosed += [(name, None, idx, v, lo, hi) for name, idx, v, lo, hi in disclosed]
-    hidden = int(sum(t.hidden.sum() for t in rest))
-    audit.hidden_cells += hidden
-    audit.added += hidden - before
-    audit.seconds += time.perf_counter() - t0
+    audit.take(rest, t0, before, programs, shown, disclosed)
