@@ -40,6 +40,12 @@ def a(analysis_db):
     return Analysis(analysis_db)
 
 
+@pytest.fixture(scope="module")
+def rel(a):
+    """The release of AS_OF, built once for the module's tests (they only read it)."""
+    return Release.build(a, AS_OF)
+
+
 def raw_residents(con, d: dt.date) -> str:
     """An independent count: the test's own SQL of 'resident on d' over the raw registry."""
     return f"""
@@ -77,9 +83,8 @@ def test_households_and_areas_equal_independent_counts(duck, a):
     assert {k: v for k, v in got.items() if v} == want
 
 
-def test_no_table_loses_a_resident(a):
+def test_no_table_loses_a_resident(a, rel):
     """Every published table's cells add up to its 計, and a table of persons on a date counts all of them."""
-    rel = Release.build(a, AS_OF)
     population = int(P.summary(a, AS_OF).loc["総人口", "値"])
     for st in rel.all_tables():
         c = st.counts
@@ -163,8 +168,8 @@ def test_suppression_on_random_tables():
         assert hidden[(t >= 1) & (t <= 2)].all()
 
 
-def test_published_tables_are_suppressed(a):
-    for st in Release.build(a, AS_OF).all_tables():
+def test_published_tables_are_suppressed(rel):
+    for st in rel.all_tables():
         assert lines_with_one_hidden(st.hidden) == 0, st.name
         small = (st.counts >= 1) & (st.counts <= 2)
         assert st.hidden[small].all(), st.name
@@ -215,6 +220,19 @@ def test_ptable_rows_are_unbiased_with_the_policy_variance():
     for i, (mean, var) in pt.moments().items():
         assert abs(mean) < 1e-6 and var <= 2.0 + 1e-6, i
     assert all(j == 0 or j > 2 for row in pt.targets for j in row)
+
+
+def test_the_shipped_ptable_is_the_policys_solved_one():
+    """Processes that perturb take the shipped ptable instead of solving it again; it must be
+    what the solver gives for the policy's parameters (same noise values, same probabilities)."""
+    from juki.stats.policy import load
+    params = load().ptable
+    assert params in ckm.SHIPPED
+    shipped, solved = ckm.build(params), ckm.solve(params)
+    assert shipped.targets == solved.targets
+    for a, b in zip(shipped.cum, solved.cum):
+        assert np.allclose(a, b, rtol=0, atol=1e-9), (a, b)
+    assert all(shipped.reachable(i) == solved.reachable(i) for i in range(params.imax + 1))
 
 
 def _find(a, pred):

@@ -27,8 +27,11 @@ def _open(path: Path):
     return ibis.duckdb.connect(database=str(path), read_only=True)
 
 
-def _meta(path: Path) -> dict:
-    con = _open(path)
+def _meta(path: Path, con=None) -> dict:
+    """The store's metadata, read through ``con`` (an open connection to it) or a connection of
+    its own."""
+    own = con is None
+    con = _open(path) if own else con
     try:
         tables = set(con.list_tables())
         if "stock" not in tables or "juki_meta" not in tables:
@@ -37,7 +40,8 @@ def _meta(path: Path) -> dict:
         m = con.table("juki_meta").to_pyarrow()
         return {k: json.loads(v) for k, v in zip(m.column("key").to_pylist(), m.column("value").to_pylist())}
     finally:
-        con.disconnect()
+        if own:
+            con.disconnect()
 
 
 def check_published(as_of=None, db=None) -> dict:
@@ -60,8 +64,14 @@ class Analysis:
         from ..access import guard
         self.path = resolve(db)
         guard.require("open_analysis", self.path.name)
-        self.meta = check_published(None, self.path)
-        self.con = _open(self.path)
+        if not self.path.exists():
+            raise JukiError(NOT_PUBLISHED.format(path=self.path))
+        self.con = _open(self.path)          # one connection, its metadata read through it
+        try:
+            self.meta = _meta(self.path, self.con)
+        except BaseException:
+            self.con.disconnect()
+            raise
 
     @classmethod
     def over(cls, con, meta: dict) -> "Analysis":
