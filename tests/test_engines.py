@@ -1,6 +1,6 @@
 """One data language, two engines: DuckDB and Spark give the same answers.
 
-On a small city with a defect of every rule class injected (tests/test_quality.py's
+On a small city with a defect of every rule class injected (tests/quality/test_quality.py's
 injector), the review on Spark names the same failing keys per rule as on DuckDB and as the
 injection planted; the official statistics come out cell for cell the same.  Skipped, with the
 reason shown, only where Spark cannot run (no pyspark or no Java).
@@ -14,7 +14,7 @@ from juki.quality.engine import violations
 from juki.quality.rules import catalogue
 
 from .conftest import AS_OF
-from .test_quality import inject_all
+from .quality.test_quality import inject_all
 
 pytestmark = pytest.mark.skipif(engine.spark_missing() is not None, reason=f"Spark cannot run: {engine.spark_missing()}")
 

@@ -115,3 +115,13 @@ def test_no_import_cycles():
     assert not new, f"import cycles: {new}"
     gone = [c for c in KNOWN_CYCLES if c not in found]
     assert not gone, f"broken cycles still listed in KNOWN_CYCLES: {gone}"
+
+
+def test_test_files_follow_the_packages():
+    """A package's tests live in ``tests/<package>/``; tests of top-level modules and of the whole
+    house stay in ``tests/``.  A folder there that names no package of juki is a misplaced room."""
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and p.name not in ("data", "__pycache__")}
+    assert folders, "no package folders under tests/"
+    assert not [f for f in folders if not (ROOT / f / "__init__.py").exists()], folders
+    assert all((tests / f / "__init__.py").exists() for f in folders)

@@ -59,7 +59,7 @@ def test_a_non_editable_install_passes_the_retention_tests(wheel, tmp_path):
                            capture_output=True, text=True)
     assert probe.stdout.strip().startswith(str(target)), probe.stdout + probe.stderr
     r = subprocess.run([sys.executable, "-S", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(work),
-                        "-o", "addopts=", "tests/test_retention.py",
+                        "-o", "addopts=", "tests/retention/test_retention.py",
                         # the installed copy's own data files: the policy, the layouts, a purge over a generated city
                         "-k", "policy_is_validated or exactly_the_rows_due or follow_up"],
                        cwd=work, env=env, capture_output=True, text=True,

@@ -131,7 +131,7 @@ def solve(params: PTableParams) -> PTable:
 
 
 #: The ptable of the disclosure policy's parameters as :func:`solve` gives it (every process that
-#: perturbs would otherwise solve it again); tests/test_stats.py checks that it still is.
+#: perturbs would otherwise solve it again); tests/stats/test_stats.py checks that it still is.
 SHIPPED = {
     PTableParams(D=3, V=2.0, js=2): (
         ((0,), (0, 3, 4), (0, 3, 4, 5), (0, 3, 4, 5, 6), (3, 4, 5, 6, 7), (3, 4, 5, 6, 7, 8), (3, 4, 5, 6, 7, 8, 9)),

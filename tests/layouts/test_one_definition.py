@@ -26,9 +26,9 @@ from juki.layouts import LAYOUTS
 from juki.quality import rules as rules_mod
 from juki.quality.review import review
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
-JUKI = Path(__file__).resolve().parent.parent / "juki"
+JUKI = Path(__file__).resolve().parents[2] / "juki"
 
 
 def own_count(db, d: dt.date) -> int:

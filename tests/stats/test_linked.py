@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
 UNK = "不詳"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install chromium)")

@@ -10,7 +10,7 @@ import pytest
 from juki.errors import JukiError
 from juki.stats import tablebuilder as tb
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
 
 @pytest.fixture(scope="module")

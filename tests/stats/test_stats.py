@@ -23,7 +23,7 @@ from juki.stats.explore import Selection, selection_table
 from juki.stats.release import Release
 from juki.stats.suppression import lines_with_one_hidden, suppress, with_margins
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
 D = AS_OF.isoformat()
 

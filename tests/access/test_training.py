@@ -10,7 +10,7 @@ import pytest
 
 from juki.log import oplog
 
-from .conftest import ME
+from ..conftest import ME
 
 TODAY = dt.date.today()
 

@@ -16,7 +16,7 @@ from juki.errors import JukiError
 from juki.retention import apply, load, plan
 from juki.retention.purge import table_digests
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
 
 def file_digest(path):

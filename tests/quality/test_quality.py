@@ -14,7 +14,7 @@ from juki.quality.engine import baseline_counts, violations
 from juki.quality.rules import catalogue
 from juki.reports.runner import run_notebook
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
 D = AS_OF.isoformat()
 LIVING_CUR = f"({residency.sql('residents', AS_OF)}) c WHERE TRUE"

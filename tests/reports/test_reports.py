@@ -19,7 +19,7 @@ import sys
 import duckdb
 import pytest
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
 D1, D2 = dt.date(2026, 3, 1), AS_OF          # a month apart (AS_OF is the store's own date)
 
@@ -41,7 +41,7 @@ def sql(db, q, params=None):
 def months(tmp_path_factory, small_db):
     """Run the three reports once for the module: D1; D2 with one defect fixed and an overdue
     送付先 row; D2 again after the scheduler's `juki purge --only sofusaki_sent`."""
-    from .conftest import write_operators
+    from ..conftest import write_operators
     root = tmp_path_factory.mktemp("months")
     db = root / "juki.duckdb"
     shutil.copy(small_db, db)

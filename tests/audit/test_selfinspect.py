@@ -17,7 +17,7 @@ from juki.audit import selfinspect
 from juki.codes import kojin_bango
 from juki.log import oplog
 
-from .conftest import AS_OF, ME
+from ..conftest import AS_OF, ME
 
 END = AS_OF + dt.timedelta(days=30)
 

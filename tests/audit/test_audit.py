@@ -18,7 +18,7 @@ from juki.reports.html import external_references
 from juki.reports.runner import run_notebook
 from juki.search import search
 
-from .conftest import AS_OF, ME
+from ..conftest import AS_OF, ME
 
 
 def juki(*args, env=None):

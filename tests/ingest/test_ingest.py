@@ -28,9 +28,9 @@ from juki.errors import JukiError
 from juki.ingest import load_files
 from juki.stats import population as P
 
-from .conftest import AS_OF
+from ..conftest import AS_OF
 
-BETTEN2 = Path(__file__).parent / "data" / "betten2.txt"
+BETTEN2 = Path(__file__).resolve().parents[1] / "data" / "betten2.txt"
 ERAS = [("令和", dt.date(2019, 5, 1)), ("平成", dt.date(1989, 1, 8)), ("昭和", dt.date(1926, 12, 25)),
         ("大正", dt.date(1912, 7, 30)), ("明治", dt.date(1868, 10, 23))]
 

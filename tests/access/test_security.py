@@ -15,7 +15,7 @@ from juki.access.roles import Refused
 from juki.log import oplog
 from juki.search import search
 
-from .conftest import AS_OF, ME
+from ..conftest import AS_OF, ME
 
 ATTACKS: list[tuple[str, bool]] = []
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create accounts (CI runs as root)"),

@@ -8,7 +8,7 @@ import pytest
 
 from juki.layouts import CLASSES, LAYOUTS, get, render
 
-BETTEN2 = Path(__file__).parent / "data" / "betten2.txt"
+BETTEN2 = Path(__file__).resolve().parents[1] / "data" / "betten2.txt"
 
 
 def _norm(s):
@@ -94,5 +94,5 @@ def test_markdown_lists_every_item():
 
 
 def test_generated_docs_are_current():
-    doc = Path(__file__).resolve().parent.parent / "docs" / "layouts.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "layouts.md"
     assert doc.read_text(encoding="utf-8") == render.as_markdown(), "run: juki layouts --format markdown > docs/layouts.md"

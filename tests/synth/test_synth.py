@@ -13,7 +13,7 @@ from juki.quality.rules import row_checks
 from juki.synth import Params, generate
 from juki.synth import build as synth_build
 
-from .conftest import AS_OF, SMALL
+from ..conftest import AS_OF, SMALL
 
 D = AS_OF.isoformat()
 RESIDENTS = f"({residency.sql('residents', AS_OF)})"
