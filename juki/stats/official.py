@@ -247,11 +247,14 @@ def three_bands(a, ref: dt.date, level: str = "choiki", protect: Protect = OFFIC
 
 
 def band_shares(st: StatTable) -> pd.DataFrame:
-    """The three bands' shares (%, of residents whose age is known); x where the band is hidden."""
+    """The three bands' shares (%, of residents whose age is known); x in a row with any hidden
+    cell: a share beside its published band count gives the row's total, and beside the total
+    a hidden band (a 3,000-resident release: four hidden 町域 totals read off this way)."""
     vals = st.frame(published=True)
     known = st.counts[:, :3].sum(axis=1)
+    whole = ~st.hidden.any(axis=1)
     pct = lambda i: np.round(100 * st.counts[:, i] / np.maximum(known, 1), 1)  # noqa: E731
-    shares = pd.DataFrame({f"{c}の割合(%)": np.where((known > 0) & ~st.hidden[:, i], pct(i), np.nan)
+    shares = pd.DataFrame({f"{c}の割合(%)": np.where((known > 0) & whole, pct(i), np.nan)
                            for i, c in enumerate(THREE_BANDS[:3])}, index=vals.index)
     return shares.astype(object).where(shares.notna(), "x")
 

@@ -19,6 +19,10 @@ from .population import Protect
 from .stattable import StatTable
 
 WORKBOOK = "住民基本台帳人口統計.xlsx"
+#: The exact counts beside the release: the survey's municipal row (what the city reports to the
+#: prefecture) and the balance check.  Never in the published workbook: they hold counts its
+#: tables hide (e.g. 外国人住民 出生者数 1 next to a hidden 出生 外国人住民_女).
+INTERNAL_WORKBOOK = "内部資料_県への報告と増減の検証.xlsx"
 
 
 @dataclass
@@ -130,9 +134,11 @@ class Release:
         """Every table as CSV (UTF-8 BOM) and the whole release as one workbook."""
         folder = Path(folder)
         out = [t.write_csv(folder) for t in self.all_tables()]
-        extra = {}
+        out.append(excel.write(folder / WORKBOOK, self.all_tables(), self.header()))
+        exact = {}
         if self.survey_rows is not None:
-            extra["人口、世帯数、人口動態（市区町村別）"] = self.survey_rows
-        extra["人口の増減の検証"] = self.balance
-        out.append(excel.write(folder / WORKBOOK, self.all_tables(), self.header(), extra))
+            exact["人口、世帯数、人口動態（市区町村別）"] = self.survey_rows
+        exact["人口の増減の検証"] = self.balance
+        out.append(excel.write(folder / INTERNAL_WORKBOOK, [], {"区分": f"{excel.INTERNAL}（正確な数: 県への報告と検証用）",
+                                                               **self.header()}, exact))
         return out

@@ -168,6 +168,17 @@ def test_suppression_on_random_tables():
         assert hidden[(t >= 1) & (t <= 2)].all()
 
 
+def test_band_shares_are_shown_only_where_the_whole_row_is(rel):
+    """A share beside a published band count gives the row's total, beside a published total a
+    hidden band: a row with any hidden cell shows no share."""
+    st = rel.find("three_bands_choiki")
+    shares = official.band_shares(st)
+    partly = st.hidden.any(axis=1)
+    assert partly.any() and (~partly).any()
+    assert (shares[partly] == "x").all().all()
+    assert (shares[~partly & (st.counts[:, :3].sum(axis=1) > 0)] != "x").all().all()
+
+
 def test_published_tables_are_suppressed(rel):
     for st in rel.all_tables():
         assert lines_with_one_hidden(st.hidden) == 0, st.name
@@ -380,7 +391,12 @@ def test_statistics_run_leaks_nothing(stats_run, duck):
 def test_workbook_has_the_survey_layout(stats_run):
     import openpyxl
     wb = openpyxl.load_workbook(stats_run.folder / "住民基本台帳人口統計.xlsx")
-    assert "人口、世帯数、人口動態（市区町村別）" in wb.sheetnames
+    # the exact counts (the survey's municipal row for the prefecture, the balance check) hold
+    # numbers the published tables hide: their own workbook, marked internal
+    assert "人口、世帯数、人口動態（市区町村別）" not in wb.sheetnames and "人口の増減の検証" not in wb.sheetnames
+    internal = openpyxl.load_workbook(stats_run.folder / "内部資料_県への報告と増減の検証.xlsx")
+    assert internal.sheetnames == ["人口、世帯数、人口動態（市区町村別）", "人口の増減の検証"]
+    assert any("内部資料" in str(c.value) for row in internal.worksheets[0].iter_rows(max_row=4) for c in row)
     ws = wb["年齢別人口"]
     assert ws.cell(row=1, column=1).value.startswith("年齢別人口")
     header = [ws.cell(row=r, column=1).value for r in range(2, 5)]
