@@ -104,17 +104,3 @@ def duck(small_db):
     con = duckdb.connect(str(small_db), read_only=True)
     yield con
     con.close()
-
-
-#: The longest test files (measured: seconds on this machine's 2 cores), started first so the two
-#: workers of ``--dist loadfile`` end together rather than one waiting on a long file started last.
-#: Only the order of whole files changes; no test depends on another's order.
-LONGEST_FIRST = ("access/test_server.py", "analysis/test_explorer_app.py", "reports/test_reports.py",
-                 "test_engines.py", "stats/test_linked.py", "stats/test_stats.py", "ingest/test_ingest.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    def rank(item):
-        path = item.nodeid.split("::")[0].removeprefix("tests/")
-        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
-    items.sort(key=rank)          # stable: the order within a file and among the rest is kept

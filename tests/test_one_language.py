@@ -125,9 +125,3 @@ def test_test_files_follow_the_packages():
     assert folders, "no package folders under tests/"
     assert not [f for f in folders if not (ROOT / f / "__init__.py").exists()], folders
     assert all((tests / f / "__init__.py").exists() for f in folders)
-
-
-def test_the_longest_first_list_names_real_files():
-    from .conftest import LONGEST_FIRST
-    tests = Path(__file__).resolve().parent
-    assert [f for f in LONGEST_FIRST if not (tests / f).is_file()] == []
