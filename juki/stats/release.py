@@ -131,7 +131,8 @@ class Release:
                 "秘匿の基準": f"{t}人以下の区分を x で秘匿し、関連秘匿を行う" if t else "秘匿なし（内部資料）"}
 
     def write(self, folder) -> list[Path]:
-        """Every table as CSV (UTF-8 BOM) and the whole release as one workbook."""
+        """Every table as CSV (UTF-8 BOM), the release as one workbook, and the exact counts beside
+        it in the internal workbook (:data:`INTERNAL_WORKBOOK`)."""
         folder = Path(folder)
         out = [t.write_csv(folder) for t in self.all_tables()]
         out.append(excel.write(folder / WORKBOOK, self.all_tables(), self.header()))
