@@ -46,10 +46,13 @@ A hidden 0 that the published cells pin at 0 is published again: the release alr
 and an equality the program implies changes no other range.  (Protecting it instead -- a 0 of
 不詳 age, say, under a city 計 of 0 -- can only hide more and more cells for nothing.)
 
-The foreign residents' tables are a family of their own (:mod:`.linked_foreign`), audited the
-same way.  Not in the program (yet): the survey's tables of 1 January, and the previous month's
-release (the 町丁字 table's 前月の人口 is that release's 町丁字 total);
-duplicated cells across those are kept the same by :func:`same_cells_same_fate` and each table
+The foreign residents' tables with the city's 年齢階級 × 区分 × 男女 (:mod:`.linked_foreign`)
+and the movement tables of the period (:mod:`.linked_movements`) are families of their own,
+audited the same way; every other table with an x on its own (:mod:`.linked_single`).  Not in
+any program (yet): the links between families (the city row of this family is the age table's
+計 block, free there when hidden here), the survey's stock tables of 1 January beside the
+release date's, and the previous month's release (the 町丁字 table's 前月の人口 is that release's
+町丁字 total); duplicated cells are kept the same by :func:`same_cells_same_fate` and each table
 has the line rule.
 """
 from __future__ import annotations
@@ -573,7 +576,7 @@ class _Whole:
 
     #: Whether a secondary cell (above the threshold) that no suppression can carry to its
     #: interval may stay hidden when it is not pinned (tables audited on their own); the linked
-    #: families hold every hidden cell to the interval.
+    #: families hold every hidden cell to the interval.  An array: per cell.
     secondary_floor = False
 
     def __init__(self, fam):
@@ -681,7 +684,8 @@ class _Whole:
             up = hi_seen[i] < want_hi - 1e-6
             new = repair.cells_to_hide(i, want_hi if up else want_lo, up)
             programs += 1
-            if new is None and self.secondary_floor and v > threshold and hi_seen[i] - lo_seen[i] >= 1 - 1e-6:
+            floor = self.secondary_floor if np.isscalar(self.secondary_floor) else self.secondary_floor[i]
+            if new is None and floor and v > threshold and hi_seen[i] - lo_seen[i] >= 1 - 1e-6:
                 # a secondary cell no suppression can carry to its interval (what pins the rest is
                 # published by a linked family); it is not pinned, and the primary cells it hides
                 # are audited in full
@@ -700,6 +704,12 @@ class _Whole:
                     model = None
             todo = [i, *new] + todo
         return programs, disclosed
+
+    def limited_cells(self) -> list:
+        """The secondary cells left short of their interval but not pinned (``secondary_floor``),
+        as (table, index, true, lo, hi)."""
+        return [(self.fam[c.table].name, c.index, int(self.val[i]), self.seen[0][i], self.seen[1][i])
+                for i in getattr(self, "limited", ()) for _, c in [self.cells[i]]]
 
     def _spread(self, model, cells, lo_seen, hi_seen, programs: int = 4) -> int:
         """Witnesses for many cells at once: minimise a random signed sum of the hidden cells, so
@@ -949,7 +959,8 @@ def _line_rule(fam, n_areas: int) -> tuple[set, bool]:
 #: Cells published twice in a release: (table, index) pairs that count the same persons.  A cell
 #: hidden in one and shown in the other would be disclosed by the other.
 DUPLICATES = (("population_age_sex", (slice(None), -1, slice(None)), "population_choiki", (-1, slice(None), slice(None))),
-              ("survey_age", (slice(None), -1, slice(None)), "population_age_sex", (slice(None), -1, slice(None))))
+              ("survey_age", (slice(None), -1, slice(None)), "population_age_sex", (slice(None), -1, slice(None))),
+              ("survey_population", (slice(None), slice(None)), "survey_age", (-1, slice(None), slice(None))))
 
 
 def same_cells_same_fate(tables: list) -> int:

@@ -22,10 +22,13 @@ import itertools
 import numpy as np
 
 from .linked import FAMILY, TOWNS, Audit, _Cell, _upper, _Whole, audit_rounds
-from .linked_foreign import FOREIGN
+from .linked_foreign import AGES, FOREIGN
+from .linked_foreign import OWNED as AGES_OWNED
+from .linked_foreign import family as foreign_family
+from .linked_movements import names as movement_tables
 
 #: Blocks of a table that a linked family publishes too: hidden or shown there, not here.
-OWNED = {"population_age_sex": (slice(None), -1, slice(None))}
+OWNED = {AGES: AGES_OWNED}
 
 
 class Single(_Whole):
@@ -70,8 +73,7 @@ def protect(tables: list, protection: int, threshold: int) -> tuple[int, list, i
             continue
         s, n, sh, ps, found = audit_rounds(lambda t=t: Single(t), [t], protection, threshold)
         programs, shown, passes, disclosed = programs + n, shown + sh, passes + ps, disclosed + found
-        limited += [(t.name, s.cells[i][1].index, int(s.val[i]), s.seen[0][i], s.seen[1][i])
-                    for i in getattr(s, "limited", ())]
+        limited += s.limited_cells()
     return programs, disclosed, shown, passes, skipped, limited
 
 
@@ -79,11 +81,12 @@ def protect_into(audit: Audit, tables: list, protection: int, threshold: int) ->
     """Every table of ``tables`` outside the linked families with an x, audited and fixed on its
     own, into ``audit``."""
     import time
-    linked = set(FAMILY) | set(TOWNS) | set(FOREIGN)
+    linked = set(FAMILY) | set(TOWNS) | set(FOREIGN) | movement_tables() | {t.name for t in foreign_family(tables) or ()}
     rest = [t for t in tables if t.name not in linked and t.threshold and t.hidden.any()]
     if not rest:
         return
     t0, before = time.perf_counter(), int(sum(t.hidden.sum() for t in rest))
-    programs, disclosed, shown, passes, audit.unaudited, audit.limited = protect(rest, protection, threshold)
+    programs, disclosed, shown, passes, audit.unaudited, limited = protect(rest, protection, threshold)
+    audit.limited += limited
     audit.single_tables = len(rest) - len(audit.unaudited)
     audit.take(rest, t0, before, programs, shown, disclosed)

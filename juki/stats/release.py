@@ -90,7 +90,7 @@ class Release:
         analysis store ``a``, what its analysts' tables answer for the same date is part of the
         attacker's knowledge too: no hidden cell may be pinned by the two together."""
         from ..errors import JukiError
-        from . import linked, linked_foreign, linked_single
+        from . import linked, linked_foreign, linked_movements, linked_single
         names = {t.name for t in self.all_tables()}
         if self.protect.method != "suppression" or not self.protect.threshold or not set(linked.FAMILY) <= names:
             return
@@ -104,12 +104,13 @@ class Release:
                                             width)
         self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold, bounds)
         linked_foreign.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
+        linked_movements.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
         linked_single.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
         linked.same_cells_same_fate(self.all_tables())
         if not self.audit.ok:
             raise JukiError(f"the release is refused: {len(self.audit.disclosed) + len(self.audit.pinned)} hidden "
-                            "cell(s) of the linked tables (町域, 町丁字) can still be narrowed by a linear program over the published "
-                            "ones (and the analysts' tables)")
+                            "cell(s) of the linked tables (町域, 町丁字, 外国人住民, 人口動態) can still be narrowed by a "
+                            "linear program over the published ones (and the analysts' tables)")
         self.shares = official.band_shares(self.find("three_bands_choiki"))
 
     def all_tables(self) -> list[StatTable]:
