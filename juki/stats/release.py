@@ -23,6 +23,10 @@ WORKBOOK = "住民基本台帳人口統計.xlsx"
 #: prefecture) and the balance check.  Never in the published workbook: they hold counts its
 #: tables hide (e.g. 外国人住民 出生者数 1 next to a hidden 出生 外国人住民_女).
 INTERNAL_WORKBOOK = "内部資料_県への報告と増減の検証.xlsx"
+#: What a release at or above the floor says instead of those exact counts.
+EXACT_NOTE = ("県への報告の行（調査の市区町村別の正確な数）と人口の増減の検証表は正確な数を含むため、管理者が秘匿の基準を"
+              "下回って（threshold = 0）内部資料として集計したときにのみ表示し、"
+              f"「{INTERNAL_WORKBOOK}」に出力する。")
 
 
 @dataclass
@@ -132,11 +136,14 @@ class Release:
                 "秘匿の基準": f"{t}人以下の区分を x で秘匿し、関連秘匿を行う" if t else "秘匿なし（内部資料）"}
 
     def write(self, folder) -> list[Path]:
-        """Every table as CSV (UTF-8 BOM), the release as one workbook, and the exact counts beside
-        it in the internal workbook (:data:`INTERNAL_WORKBOOK`)."""
+        """Every table as CSV (UTF-8 BOM) and the release as one workbook; in an internal run
+        (below the floor: administrators only), the exact counts beside it in the internal
+        workbook (:data:`INTERNAL_WORKBOOK`) -- never in a release an analyst or a schedule makes."""
         folder = Path(folder)
         out = [t.write_csv(folder) for t in self.all_tables()]
         out.append(excel.write(folder / WORKBOOK, self.all_tables(), self.header()))
+        if not self.protect.internal:
+            return out
         exact = {}
         if self.survey_rows is not None:
             exact["人口、世帯数、人口動態（市区町村別）"] = self.survey_rows

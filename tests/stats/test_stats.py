@@ -370,6 +370,20 @@ def stats_run(tmp_path_factory, analysis_db):
     return res
 
 
+def test_the_exact_counts_go_only_into_an_internal_run(a, tmp_path):
+    """The survey's municipal row (for the prefecture) and the balance check, exact: written only
+    by a run below the floor (threshold 0, administrators), in their own workbook marked 内部資料."""
+    import openpyxl
+
+    from juki.stats.release import INTERNAL_WORKBOOK
+    rel = Release.build(a, AS_OF, threshold=0, can_go_below=True)
+    assert rel.protect.internal
+    rel.write(tmp_path)
+    internal = openpyxl.load_workbook(tmp_path / INTERNAL_WORKBOOK)
+    assert internal.sheetnames == ["人口、世帯数、人口動態（市区町村別）", "人口の増減の検証"]
+    assert any("内部資料" in str(c.value) for row in internal.worksheets[0].iter_rows(max_row=4) for c in row)
+
+
 def test_statistics_run_leaks_nothing(stats_run, duck):
     names = {r[0] for r in duck.execute("SELECT DISTINCT shimei FROM jumin").fetchall()}
     codes_ = {r[0] for r in duck.execute("SELECT DISTINCT jumin_code FROM jumin").fetchall()}
@@ -394,9 +408,12 @@ def test_workbook_has_the_survey_layout(stats_run):
     # the exact counts (the survey's municipal row for the prefecture, the balance check) hold
     # numbers the published tables hide: their own workbook, marked internal
     assert "人口、世帯数、人口動態（市区町村別）" not in wb.sheetnames and "人口の増減の検証" not in wb.sheetnames
-    internal = openpyxl.load_workbook(stats_run.folder / "内部資料_県への報告と増減の検証.xlsx")
-    assert internal.sheetnames == ["人口、世帯数、人口動態（市区町村別）", "人口の増減の検証"]
-    assert any("内部資料" in str(c.value) for row in internal.worksheets[0].iter_rows(max_row=4) for c in row)
+    # and only in an administrator's internal run: a release at the floor writes none and its
+    # report shows neither table, only that they are kept internal
+    assert not (stats_run.folder / "内部資料_県への報告と増減の検証.xlsx").exists()
+    html = stats_run.html.read_text(encoding="utf-8")
+    assert "人口、世帯数、人口動態（" not in html and "区分・性別ごとの検証" not in html
+    assert "正確な数を含むため" in html
     ws = wb["年齢別人口"]
     assert ws.cell(row=1, column=1).value.startswith("年齢別人口")
     header = [ws.cell(row=r, column=1).value for r in range(2, 5)]
