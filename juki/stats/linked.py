@@ -684,6 +684,11 @@ class _Whole:
             up = hi_seen[i] < want_hi - 1e-6
             new = repair.cells_to_hide(i, want_hi if up else want_lo, up)
             programs += 1
+            if new is None and up and lo_seen[i] > want_lo + 1e-6:
+                # no release reaches the top (a total that is never hidden bounds it: 日本人住民 =
+                # 計 − 外国人住民 with 外国人住民 0): unpin it downwards at least
+                new = repair.cells_to_hide(i, want_lo, False)
+                programs += 1
             floor = self.secondary_floor if np.isscalar(self.secondary_floor) else self.secondary_floor[i]
             if new is None and floor and v > threshold and hi_seen[i] - lo_seen[i] >= 1 - 1e-6:
                 # a secondary cell no suppression can carry to its interval (what pins the rest is

@@ -513,6 +513,27 @@ def test_the_repair_hides_a_whole_rectangle_at_once():
     assert r.cells_to_hide(0, 3.0, up=True) == []
 
 
+def test_a_cell_a_fixed_total_holds_from_above_is_unpinned_from_below():
+    """日本人住民 64 = 計 64 − 外国人住民 0, the 計 never hidden: 日本人住民 cannot reach 66, and
+    the 外国人住民 column's published cells pin the 0 (3 − 3).  The audit hides what lets it go
+    down to 62 (the other band's two cells) and counts it as short of the interval above, instead
+    of refusing the release.  (A 3,000-resident release of 2026-03-01 was refused for this.)"""
+    from juki.stats.linked_single import Single
+    from juki.stats.stattable import StatTable
+    counts = np.array([[64, 0, 64], [30, 3, 33], [94, 3, 97]])
+    t = StatTable("t", "t", [("年齢", ["a", "b"]), ("区分", ["日本人住民", "外国人住民"])], counts)
+    t.hidden = np.zeros(counts.shape, bool)
+    t.hidden[0, 0] = True                           # 日本人住民 of band a: a secondary x
+    s = Single(t)
+    s.fixed[[2, 5, 8]] = True                       # the 計 column belongs to another table
+    programs, disclosed = s.audit(2, 2, fix=True)
+    assert disclosed == []
+    assert t.hidden[1, 0] and t.hidden[1, 1]        # band b's 日本人住民 30 and 外国人住民 3
+    assert [c.index for _, c in (s.cells[i] for i in s.limited)] == [(0, 0)]
+    lo, hi = s.seen[0][0], s.seen[1][0]
+    assert lo <= 62 + 1e-6 and hi == pytest.approx(64)
+
+
 def attack_foreign(nationality, status, detail, ages=None) -> dict:
     """The three foreign residents' tables as the attacker reads them: the published cells (x
     where hidden), the categories of each, and the law that a 中長期在留者 is exactly a resident
