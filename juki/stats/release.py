@@ -79,7 +79,7 @@ class Release:
         ages = official.single_ages(a, ref, level, protect)
         bands, rel.shares = official.three_bands(a, ref, level, protect)
         rel.tables["年齢・世帯・移動"] = [ages, bands, official.household_sizes(a, ref, protect),
-                                     *official.moves_by_municipality(a, start, end, 20, protect),
+                                     *official.moves_by_municipality(a, start, end, protect),
                                      movements.monthly_movements(a, start, end, protect),
                                      movements.workload(a, start, end, protect)]
         rel.tables["外国人住民"] = [population.foreign_nationality(a, ref, protect), population.foreign_status(a, ref, protect),
