@@ -735,39 +735,49 @@ def attack_movements(kisai, shojo, monthly, moves_in, moves_out) -> dict:
                     continue
                 atoms += [(m, j, g, s, p) for s in sexes for p in places]
     cat = {j: r["stats"] for j, r in jiyu.items()}
-    inf = highspy.kHighsInf
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.addVars(len(atoms), np.zeros(len(atoms)), np.full(len(atoms), inf))
+    import pandas as pd
+    at = pd.DataFrame(atoms, columns=["m", "j", "g", "s", "p"]).fillna("")
+    at["cat"] = at["j"].map(lambda j: cat.get(j) or "")
+    at["code"] = at["j"].map(lambda j: jiyu[j]["code"] if j in jiyu else "")
     cells = []                      # (columns, true value, published, (table, index))
+    everything = np.ones(len(at), bool)
 
-    def cell(t, idx, test):
-        cols = np.array([k for k, a in enumerate(atoms) if test(a)], dtype=np.int32)
-        cells.append((cols, float(t.counts[idx]), not t.hidden[idx], (t.name, tuple(int(i) for i in idx))))
+    def cell(t, idx, mask):
+        cells.append((np.flatnonzero(mask).astype(np.int32), float(t.counts[idx]), not t.hidden[idx],
+                      (t.name, tuple(int(i) for i in idx))))
+
+    def is_(col, v):                 # the atoms with this value (every atom for a 計)
+        return everything if v is None else (at[col] == v).to_numpy()
 
     def label(t, axis, i):
         labels = t.axes[axis][1]
         return None if i == len(labels) else labels[i]
     for idx in np.ndindex(*monthly.counts.shape):
-        m, j = label(monthly, 0, idx[0]), label(monthly, 1, idx[1])
-        cell(monthly, idx, lambda a, m=m, j=j: m in (None, a[0]) and j in (None, a[1]))
+        cell(monthly, idx, is_("m", label(monthly, 0, idx[0])) & is_("j", label(monthly, 1, idx[1])))
     for t in (kisai, shojo):
-        cats = t.axes[0][1]
+        scope = (at["g"] != "").to_numpy() & at["cat"].isin(t.axes[0][1]).to_numpy()
         for idx in np.ndindex(*t.counts.shape):
-            c, g, s = (label(t, k, i) for k, i in enumerate(idx))
-            cell(t, idx, lambda a, c=c, g=g, s=s, cats=cats: a[2] is not None and cat.get(a[1]) in cats
-                 and c in (None, cat.get(a[1])) and g in (None, a[2]) and s in (None, a[3]))
+            c, g, sx = (label(t, k, i) for k, i in enumerate(idx))
+            cell(t, idx, scope & is_("cat", c) & is_("g", g) & is_("s", sx))
         if UNK not in t.axes[2][1]:         # no 不詳 column: nobody of unknown sex among these events
-            cells.append((np.array([k for k, a in enumerate(atoms) if cat.get(a[1]) in cats and a[3] == UNK],
-                                   dtype=np.int32), 0.0, True, None))
+            cells.append((np.flatnonzero(scope & is_("s", UNK)).astype(np.int32), 0.0, True, None))
     for t, codes_ in ((moves_in, ("11", "12")), (moves_out, ("21", "22"))):
+        scope = (at["p"] != "").to_numpy() & at["code"].isin(codes_).to_numpy()
         for idx in np.ndindex(*t.counts.shape):
-            p, s = label(t, 0, idx[0]), label(t, 1, idx[1])
-            cell(t, idx, lambda a, p=p, s=s, codes_=codes_: a[4] is not None and jiyu[a[1]]["code"] in codes_
-                 and p in (None, a[4]) and s in (None, a[3]))
+            cell(t, idx, scope & is_("p", label(t, 0, idx[0])) & is_("s", label(t, 1, idx[1])))
         if UNK not in t.axes[1][1]:
-            cells.append((np.array([k for k, a in enumerate(atoms) if a[4] is not None and a[3] == UNK
-                                    and jiyu[a[1]]["code"] in codes_], dtype=np.int32), 0.0, True, None))
+            cells.append((np.flatnonzero(scope & is_("s", UNK)).astype(np.int32), 0.0, True, None))
+    # a published 0 fixes its atoms at 0: they leave the program
+    dead = np.zeros(len(atoms), bool)
+    for cols, v, shown, _ in cells:
+        if shown and v == 0:
+            dead[cols] = True
+    new = np.cumsum(~dead) - 1
+    cells = [(new[cols[~dead[cols]]].astype(np.int32), v, shown, where) for cols, v, shown, where in cells]
+    n = int((~dead).sum())
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVars(n, np.zeros(n), np.full(n, highspy.kHighsInf))
     for cols, v, shown, _ in cells:
         if shown and len(cols):
             h.addRow(v, v, len(cols), cols, np.ones(len(cols)))
@@ -775,7 +785,7 @@ def attack_movements(kisai, shojo, monthly, moves_in, moves_out) -> dict:
     for cols, t, shown, where in cells:
         if shown:
             continue
-        c = np.zeros(len(atoms))
+        c = np.zeros(n)
         c[cols] = 1
         lo, hi = _extreme(h, c, 1.0), _extreme(h, c, -1.0)
         out["x"] += 1
