@@ -918,6 +918,18 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
     return audit
 
 
+def family_into(audit: Audit, fam: list, build, titles: list, protection: int, threshold: int) -> None:
+    """A family other than the 町域 one (``build()`` makes its program over ``fam``) audited and
+    fixed by :func:`audit_rounds`, into ``audit``: its titles, programs, passes, hidden 0s shown,
+    cells still disclosed, and secondary cells short of the interval (``limited``)."""
+    t0, before = time.perf_counter(), int(sum(t.hidden.sum() for t in fam))
+    audit.tables += titles
+    m, programs, shown, passes, disclosed = audit_rounds(build, fam, protection, threshold)
+    audit.limited += m.limited_cells()
+    audit.whole_passes += passes
+    audit.take(fam, t0, before, programs, shown, disclosed)
+
+
 def audit_rounds(build, tables: list, protection: int, threshold: int, rounds: int = 20):
     """A family other than the 町域 one (``build()`` makes its :class:`_Whole`-shaped program
     over ``tables``): audited and fixed, then the tables' line rule, until the line rule adds

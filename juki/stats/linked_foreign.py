@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linked import Audit, _Cell, _upper, _Whole, audit_rounds
+from .linked import Audit, _Cell, _upper, _Whole, family_into
 from .stattable import UNKNOWN
 
 #: The tables, in the order of :class:`Foreign`'s ``fam``.
@@ -151,24 +151,9 @@ def _three_band(label: str, three: list) -> int:
     return 0 if low < 15 else 1 if low < 65 else 2
 
 
-def protect(fam, protection: int, threshold: int) -> tuple[int, list, int, int, list]:
-    """Audit and fix the foreign tables (their ``hidden`` masks are updated): (programs, cells
-    still disclosed as (table, index, true, lo, hi), hidden 0s shown, passes, secondary cells of
-    the age table short of the interval but not pinned, as (table, index, true, lo, hi))."""
-    m, programs, shown, passes, disclosed = audit_rounds(lambda: Foreign(fam), fam, protection, threshold)
-    return programs, disclosed, shown, passes, m.limited_cells()
-
-
 def protect_into(audit: Audit, tables: list, protection: int, threshold: int) -> None:
     """The foreign family of a release's ``tables`` audited and fixed, into ``audit`` (the linked
     tables' audit line and figures)."""
-    import time
     fam = family(tables)
-    if not fam:
-        return
-    t0, before = time.perf_counter(), int(sum(t.hidden.sum() for t in fam))
-    audit.tables += [t.title.split("（")[0] for t in fam]
-    programs, disclosed, shown, passes, limited = protect(fam, protection, threshold)
-    audit.limited += limited
-    audit.whole_passes += passes
-    audit.take(fam, t0, before, programs, shown, disclosed)
+    if fam:
+        family_into(audit, fam, lambda: Foreign(fam), [t.title.split("（")[0] for t in fam], protection, threshold)

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linked import Audit, _Cell, _highs_model, _upper, _Whole, audit_rounds
+from .linked import Audit, _Cell, _highs_model, _upper, _Whole, family_into
+from .official import ABROAD_JIYU, MOVE_IN, MOVE_OUT
 from .stattable import UNKNOWN
 
 #: The tables, in the order of :class:`Movements`'s ``fam`` (the survey's names first).
 MOVEMENTS = (("survey_movements_kisai", "movements_kisai"), ("survey_movements_shojo", "movements_shojo"),
              ("monthly_movements",), ("moves_in_from",), ("moves_out_to",))
-IN, OUT = ("11", "12"), ("21", "22")
 ABROAD = "国外"
 GROUP = {"japanese": "日本人住民", "foreign": "外国人住民"}
 
@@ -77,7 +77,7 @@ class Movements(_Whole):
         def allowed_places(code, labels):
             if not rules or ABROAD not in labels:
                 return list(range(len(labels)))
-            abroad = code in ("12", "22")
+            abroad = code in ABROAD_JIYU
             return [u for u, lab in enumerate(labels) if lab == UNKNOWN or (lab == ABROAD) == abroad]
 
         atoms = []                                 # (month, jiyu, grp, sex, place, kind) ; -1: none
@@ -87,7 +87,7 @@ class Movements(_Whole):
                 if not cat_of[label]:
                     atoms.append((m, j, -1, -1, -1, 0))
                     continue
-                kind, labels = (1, in_u) if code in IN else (2, out_u) if code in OUT else (0, [None])
+                kind, labels = (1, in_u) if code in MOVE_IN else (2, out_u) if code in MOVE_OUT else (0, [None])
                 places = allowed_places(code, labels) if kind else [-1]
                 atoms += [(m, j, g, s, u, kind) for g in allowed_groups(code) for s in range(len(sexes))
                           for u in places]
@@ -175,14 +175,8 @@ def build(fam) -> Movements:
 
 def protect_into(audit: Audit, tables: list, protection: int, threshold: int) -> None:
     """The movement family of a release's ``tables`` audited and fixed, into ``audit``."""
-    import time
     fam = family(tables)
-    if not fam:
-        return
-    t0, before = time.perf_counter(), int(sum(t.hidden.sum() for t in fam))
-    audit.tables += [t.title.rsplit("（", 1)[0] for t in fam]        # without the period
-    rules = build(fam).rules
-    m, programs, shown, passes, disclosed = audit_rounds(lambda: Movements(fam, rules), fam, protection, threshold)
-    audit.limited += m.limited_cells()
-    audit.whole_passes += passes
-    audit.take(fam, t0, before, programs, shown, disclosed)
+    if fam:
+        rules = build(fam).rules
+        family_into(audit, fam, lambda: Movements(fam, rules), [t.title.rsplit("（", 1)[0] for t in fam],  # no period
+                    protection, threshold)

@@ -30,6 +30,8 @@ TOTAL_GROUP = "総計"
 SINGLE_AGES = [f"{a}歳" for a in range(100)] + ["100歳以上", UNKNOWN]
 SIZES = ["1人", "2人", "3人", "4人", "5人", "6人以上"]
 CHANGE = ["出生", "死亡", "転入", "転出", "市内転居(増)", "市内転居(減)", "その他(増)", "その他(減)"]
+#: The 異動事由 of a 転入 and a 転出 (国内, 国外) and of those from or to 国外.
+MOVE_IN, MOVE_OUT, ABROAD_JIYU = ("11", "12"), ("21", "22"), ("12", "22")
 #: The monthly 町丁字 table's columns and how each enters 前月の人口 + 増 − 減 = 当月の人口 (世帯数: 0).
 MONTHLY = {"当月の人口": -1, "世帯数": 0, "前月の人口": 1, **{c: (1 if c in ("出生", "転入") or c.endswith("(増)") else -1)
                                                          for c in CHANGE}}
@@ -189,9 +191,9 @@ def monthly_towns(a, start: dt.date, end: dt.date, level: str = "town", protect:
                      (f.resident_before & (f.town_before.fill_null("") != f.town.fill_null(""))))
     both = moved.resident_before & moved.resident_after
     moved = moved.mutate(
-        kind_in=ibis.cases((moved.jiyu == "13", "出生"), (moved.jiyu.isin(["11", "12"]), "転入"),
+        kind_in=ibis.cases((moved.jiyu == "13", "出生"), (moved.jiyu.isin(MOVE_IN), "転入"),
                            (both, "市内転居(増)"), else_="その他(増)"),
-        kind_out=ibis.cases((moved.jiyu == "23", "死亡"), (moved.jiyu.isin(["21", "22"]), "転出"),
+        kind_out=ibis.cases((moved.jiyu == "23", "死亡"), (moved.jiyu.isin(MOVE_OUT), "転出"),
                             (both, "市内転居(減)"), else_="その他(減)"))
     m_in = moved.filter(moved.resident_after)
     ins = m_in.group_by(town=m_in.town, kind=m_in.kind_in).aggregate(n=m_in.count())
@@ -296,8 +298,8 @@ def moves_by_municipality(a, start: dt.date, end: dt.date, protect: Protect = OF
     e = a.events()
     f = e.filter(in_period(e, start, end))
     out = []
-    for name, title, jiyu, col in (("moves_in_from", "前住所地別転入者数", ["11", "12"], "from_municipality"),
-                                   ("moves_out_to", "転出先別転出者数", ["21", "22"], "to_municipality")):
+    for name, title, jiyu, col in (("moves_in_from", "前住所地別転入者数", MOVE_IN, "from_municipality"),
+                                   ("moves_out_to", "転出先別転出者数", MOVE_OUT, "to_municipality")):
         g = f.filter(f.jiyu.isin(jiyu))
         expr = g.group_by(m=g[col], sex=g.sex).aggregate(n=g.count())
         df = expr.to_pandas()
