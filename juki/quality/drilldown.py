@@ -33,6 +33,12 @@ def drilldown(rv: Review, con, rule_id: str, sample: int = 5) -> pd.DataFrame:
     return df.rename(columns={c: lay.item(c).name for c in kcols + cols})
 
 
+#: What the review shows instead of the records when its operator may not see them (the
+#: scheduled report runs as the scheduler; a reviewer opens them with ``juki run``).
+NOT_SHOWN = ("不適合の記録の抜粋は、品質確認担当者または管理者が実行したときだけ表示します"
+             "（この実行の担当者には表示しません）。")
+
+
 def drilldowns(rv: Review, con, sample: int = 5):
     """(rule description, masked sample) for each failing rule; the persons shown are logged."""
     from ..access import guard

@@ -69,3 +69,34 @@ def test_failed_cell_marks_run_failed(tmp_path, small_db, monkeypatch):
     assert len(folders) == 1 and folders[0].name.endswith(".failed")
     assert json.loads((folders[0] / "status.json").read_text())["status"] == "failed"
     assert not list(folders[0].glob("*.html"))
+
+
+def test_the_scheduled_review_shows_no_records_and_does_not_fail(tmp_path, small_db):
+    """The monthly report runs the data-quality review as the scheduler, who may not see records
+    (drilldown needs a reviewer or an administrator).  With a failing rule the review used to
+    stop at its excerpt cell, refused; now it finishes and says why the excerpt is missing, and
+    a reviewer's run shows it."""
+    import shutil
+
+    import duckdb
+
+    from juki.quality.drilldown import NOT_SHOWN
+
+    from ..conftest import write_operators
+    db = tmp_path / "juki.duckdb"
+    shutil.copy(small_db, db)
+    con = duckdb.connect(str(db))
+    try:     # one current row gets an impossible 性別 code: the review has a failing rule
+        con.execute("UPDATE jumin SET seibetsu = '9' WHERE rowid = (SELECT min(rowid) FROM jumin)")
+    finally:
+        con.close()
+    shown = {}
+    for who in ("scheduler", "reviewer01"):
+        env = {**os.environ, "JUKI_REPORTS": str(tmp_path / who),
+               "JUKI_OPERATORS": str(write_operators(tmp_path / f"{who}.toml", who))}
+        r = subprocess.run([sys.executable, "-m", "juki", "run", "01_data_quality", "--db", str(db)],
+                           capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        html = next((tmp_path / who).glob("*/01_data_quality.html")).read_text(encoding="utf-8")
+        shown[who] = (NOT_SHOWN in html, "性別" in html.split("不適合の記録（抜粋・マスク済み）")[1].split("全ルールの結果")[0])
+    assert shown == {"scheduler": (True, False), "reviewer01": (False, True)}
