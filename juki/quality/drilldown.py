@@ -39,10 +39,15 @@ NOT_SHOWN = ("不適合の記録の抜粋は、品質確認担当者または管
              "（この実行の担当者には表示しません）。")
 
 
+def failing_rules(rv: Review) -> list:
+    """The rules with at least one failing record."""
+    return [r for r in rv.rules() if rv.counts().get(r.id, 0)]
+
+
 def drilldowns(rv: Review, con, sample: int = 5):
     """(rule description, masked sample) for each failing rule; the persons shown are logged."""
     from ..access import guard
-    failing = [r for r in rv.rules() if rv.counts().get(r.id, 0)]
+    failing = failing_rules(rv)
     if not failing:
         return []
     out, shown = [], []
