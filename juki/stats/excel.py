@@ -26,11 +26,38 @@ def _sheet_name(title: str, used: set) -> str:
     return name
 
 
-def _write_frame(ws, df: pd.DataFrame, title: str, header_lines: list[str], note: str = "", start_row: int = 1):
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+#: The workbook's cell styles, registered once per workbook as named styles: a cell then takes a
+#: style by name (setting a border or an alignment object per cell makes openpyxl compare it with
+#: every style the workbook holds, which took most of a release's Excel time).
+STYLES = {
+    "juki_head": dict(font={"bold": True}, fill=True, alignment={"horizontal": "center", "vertical": "center",
+                                                                "wrap_text": True}),
+    "juki_label": dict(),
+    "juki_int": dict(number_format="#,##0", alignment={"horizontal": "right"}),
+    "juki_float": dict(number_format="#,##0.0#", alignment={"horizontal": "right"}),
+    "juki_text": dict(alignment={"horizontal": "center"}),
+}
+
+
+def _named_styles(wb) -> None:
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
     thin = Side(style="thin", color="999999")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    head_fill = PatternFill("solid", fgColor="EEF1F8")
+    base = wb._fonts[0]                  # the workbook's default font (a named style starts without one)
+    for name, spec in STYLES.items():
+        ns = NamedStyle(name=name, border=Border(left=thin, right=thin, top=thin, bottom=thin),
+                        font=Font(name=base.name, sz=base.sz, family=base.family, scheme=base.scheme,
+                                  **spec.get("font", {})))
+        if spec.get("fill"):
+            ns.fill = PatternFill("solid", fgColor="EEF1F8")
+        if "alignment" in spec:
+            ns.alignment = Alignment(**spec["alignment"])
+        if "number_format" in spec:
+            ns.number_format = spec["number_format"]
+        wb.add_named_style(ns)
+
+
+def _write_frame(ws, df: pd.DataFrame, title: str, header_lines: list[str], note: str = "", start_row: int = 1):
+    from openpyxl.styles import Font
     ws.cell(row=start_row, column=1, value=title).font = Font(bold=True, size=13)
     r = start_row + 1
     for line in header_lines:
@@ -50,32 +77,23 @@ def _write_frame(ws, df: pd.DataFrame, title: str, header_lines: list[str], note
                 while col + span < ncols and labels[col + span] == labels[col] and \
                         (lv == 0 or all((df.columns[col + span][k] == df.columns[col][k]) for k in range(lv))):
                     span += 1
-            c = ws.cell(row=r + lv, column=2 + col, value=str(labels[col]))
-            c.font, c.fill, c.border = Font(bold=True), head_fill, box
-            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            ws.cell(row=r + lv, column=2 + col, value=str(labels[col])).style = "juki_head"
             if span > 1:
                 ws.merge_cells(start_row=r + lv, start_column=2 + col, end_row=r + lv, end_column=1 + col + span)
             col += span
-    c = ws.cell(row=r, column=1, value=str(index_name))
-    c.font, c.fill, c.border = Font(bold=True), head_fill, box
+    ws.cell(row=r, column=1, value=str(index_name)).style = "juki_head"
     if levels > 1:
         ws.merge_cells(start_row=r, start_column=1, end_row=r + levels - 1, end_column=1)
     r += levels
     for label, row in zip(df.index, df.itertuples(index=False)):
-        c = ws.cell(row=r, column=1, value=str(label))
-        c.border = box
+        ws.cell(row=r, column=1, value=str(label)).style = "juki_label"
         for j, v in enumerate(row):
             if v is None or (isinstance(v, float) and pd.isna(v)):
                 v = ""
             elif hasattr(v, "item"):
                 v = v.item()
-            cell = ws.cell(row=r, column=2 + j, value=v)
-            cell.border = box
-            if isinstance(v, (int, float)):
-                cell.number_format = "#,##0" if isinstance(v, int) else "#,##0.0#"
-                cell.alignment = Alignment(horizontal="right")
-            else:
-                cell.alignment = Alignment(horizontal="center")
+            style = ("juki_int" if isinstance(v, int) else "juki_float") if isinstance(v, (int, float)) else "juki_text"
+            ws.cell(row=r, column=2 + j, value=v).style = style
         r += 1
     if note:
         ws.cell(row=r + 1, column=1, value=f"注: {note}")
@@ -91,6 +109,7 @@ def write(path, tables: list, header: dict, extra: dict | None = None) -> Path:
     from openpyxl import Workbook
     wb = Workbook()
     wb.remove(wb.active)
+    _named_styles(wb)
     used: set = set()
     lines = [f"{k}: {v}" for k, v in header.items()]
     for st in tables:
