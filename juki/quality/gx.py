@@ -116,8 +116,10 @@ def validate(violations: dict, spark=None) -> dict:
         spec = suite_dict(table, sql=False)
         suite = gx.ExpectationSuite(name=spec["name"])
         for e in spec["expectations"]:
+            # the class alone as meta: GX copies an expectation's meta many times over a run, and the
+            # rules' descriptions (in the suite files for readers) tripled its time
             suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeInSet(
-                column="rule", value_set=e["kwargs"]["value_set"], meta=e["meta"]))
+                column="rule", value_set=e["kwargs"]["value_set"], meta={"class": e["meta"]["class"]}))
         suite = ctx.suites.add(suite)
         vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_review", data=batch, suite=suite))
         rules = arrow.column("rule").to_pylist() if arrow.num_rows else []
