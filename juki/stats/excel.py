@@ -28,14 +28,15 @@ def _sheet_name(title: str, used: set) -> str:
 
 #: The workbook's cell styles, registered once per workbook as named styles: a cell then takes a
 #: style by name (setting a border or an alignment object per cell makes openpyxl compare it with
-#: every style the workbook holds, which took most of a release's Excel time).
+#: every style the workbook holds, which took most of a release's Excel time).  The names are
+#: what a user sees in Excel's cell-style gallery.
+HEAD, LABEL, INT, FLOAT, TEXT = "表頭", "表側", "整数", "小数", "文字"
 STYLES = {
-    "juki_head": dict(font={"bold": True}, fill=True, alignment={"horizontal": "center", "vertical": "center",
-                                                                "wrap_text": True}),
-    "juki_label": dict(),
-    "juki_int": dict(number_format="#,##0", alignment={"horizontal": "right"}),
-    "juki_float": dict(number_format="#,##0.0#", alignment={"horizontal": "right"}),
-    "juki_text": dict(alignment={"horizontal": "center"}),
+    HEAD: dict(font={"bold": True}, fill=True, alignment={"horizontal": "center", "vertical": "center", "wrap_text": True}),
+    LABEL: dict(),
+    INT: dict(number_format="#,##0", alignment={"horizontal": "right"}),
+    FLOAT: dict(number_format="#,##0.0#", alignment={"horizontal": "right"}),
+    TEXT: dict(alignment={"horizontal": "center"}),
 }
 
 
@@ -77,22 +78,22 @@ def _write_frame(ws, df: pd.DataFrame, title: str, header_lines: list[str], note
                 while col + span < ncols and labels[col + span] == labels[col] and \
                         (lv == 0 or all((df.columns[col + span][k] == df.columns[col][k]) for k in range(lv))):
                     span += 1
-            ws.cell(row=r + lv, column=2 + col, value=str(labels[col])).style = "juki_head"
+            ws.cell(row=r + lv, column=2 + col, value=str(labels[col])).style = HEAD
             if span > 1:
                 ws.merge_cells(start_row=r + lv, start_column=2 + col, end_row=r + lv, end_column=1 + col + span)
             col += span
-    ws.cell(row=r, column=1, value=str(index_name)).style = "juki_head"
+    ws.cell(row=r, column=1, value=str(index_name)).style = HEAD
     if levels > 1:
         ws.merge_cells(start_row=r, start_column=1, end_row=r + levels - 1, end_column=1)
     r += levels
     for label, row in zip(df.index, df.itertuples(index=False)):
-        ws.cell(row=r, column=1, value=str(label)).style = "juki_label"
+        ws.cell(row=r, column=1, value=str(label)).style = LABEL
         for j, v in enumerate(row):
             if v is None or (isinstance(v, float) and pd.isna(v)):
                 v = ""
             elif hasattr(v, "item"):
                 v = v.item()
-            style = ("juki_int" if isinstance(v, int) else "juki_float") if isinstance(v, (int, float)) else "juki_text"
+            style = (INT if isinstance(v, int) else FLOAT) if isinstance(v, (int, float)) else TEXT
             ws.cell(row=r, column=2 + j, value=v).style = style
         r += 1
     if note:
