@@ -104,13 +104,3 @@ def duck(small_db):
     con = duckdb.connect(str(small_db), read_only=True)
     yield con
     con.close()
-
-
-def pytest_collection_modifyitems(config, items):
-    """The longest files first (their ``seconds`` mark), so that two workers taking one file at a
-    time finish together instead of one waiting on the last long file (bin/test turns off
-    xdist's own order, which counts tests, not time).  Only the order changes."""
-    def seconds(item):
-        mark = item.get_closest_marker("seconds")
-        return mark.args[0] if mark else 0
-    items.sort(key=lambda item: -seconds(item))        # stable: a file's tests keep their order

@@ -16,8 +16,7 @@ from juki.quality.rules import catalogue
 from .conftest import AS_OF
 from .quality.test_quality import inject_all
 
-pytestmark = [pytest.mark.seconds(160),  # the file's time on the 2-core machine: the longest start first
-              pytest.mark.skipif(engine.spark_missing() is not None, reason=f"Spark cannot run: {engine.spark_missing()}")]
+pytestmark = pytest.mark.skipif(engine.spark_missing() is not None, reason=f"Spark cannot run: {engine.spark_missing()}")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -17,8 +17,6 @@ from juki.search import search
 
 from ..conftest import AS_OF, ME
 
-pytestmark = pytest.mark.seconds(55)  # the file's time on the 2-core machine: the longest start first
-
 ATTACKS: list[tuple[str, bool]] = []
 
 

@@ -23,8 +23,7 @@ import pytest
 from ..conftest import AS_OF
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [pytest.mark.seconds(180),  # the file's time on the 2-core machine: the longest start first
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install chromium)")]
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install chromium)")
 
 
 def _free_port() -> int:

@@ -30,8 +30,6 @@ from juki.stats import population as P
 
 from ..conftest import AS_OF
 
-pytestmark = pytest.mark.seconds(100)  # the file's time on the 2-core machine: the longest start first
-
 BETTEN2 = Path(__file__).resolve().parents[1] / "data" / "betten2.txt"
 ERAS = [("令和", dt.date(2019, 5, 1)), ("平成", dt.date(1989, 1, 8)), ("昭和", dt.date(1926, 12, 25)),
         ("大正", dt.date(1912, 7, 30)), ("明治", dt.date(1868, 10, 23))]

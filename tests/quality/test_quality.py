@@ -16,8 +16,6 @@ from juki.reports.runner import run_notebook
 
 from ..conftest import AS_OF
 
-pytestmark = pytest.mark.seconds(55)  # the file's time on the 2-core machine: the longest start first
-
 D = AS_OF.isoformat()
 LIVING_CUR = f"({residency.sql('residents', AS_OF)}) c WHERE TRUE"
 

@@ -12,8 +12,6 @@ from juki import paths
 from juki.reports.html import external_references
 from juki.reports.runner import notebook_parameters, run_notebook
 
-pytestmark = pytest.mark.seconds(55)  # the file's time on the 2-core machine: the longest start first
-
 NOTEBOOKS = sorted(paths.notebooks().glob("*.ipynb"))
 
 

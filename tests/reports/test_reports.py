@@ -21,8 +21,6 @@ import pytest
 
 from ..conftest import AS_OF
 
-pytestmark = pytest.mark.seconds(210)  # the file's time on the 2-core machine: the longest start first
-
 D1, D2 = dt.date(2026, 3, 1), AS_OF          # a month apart (AS_OF is the store's own date)
 
 

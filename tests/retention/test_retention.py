@@ -18,8 +18,6 @@ from juki.retention.purge import table_digests
 
 from ..conftest import AS_OF
 
-pytestmark = pytest.mark.seconds(75)  # the file's time on the 2-core machine: the longest start first
-
 
 def file_digest(path):
     h = hashlib.sha256()

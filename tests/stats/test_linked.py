@@ -14,8 +14,6 @@ import pytest
 
 from ..conftest import AS_OF
 
-pytestmark = pytest.mark.seconds(200)  # the file's time on the 2-core machine: the longest start first
-
 UNK = "不詳"
 
 

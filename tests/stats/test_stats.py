@@ -25,8 +25,6 @@ from juki.stats.suppression import lines_with_one_hidden, suppress, with_margins
 
 from ..conftest import AS_OF
 
-pytestmark = pytest.mark.seconds(150)  # the file's time on the 2-core machine: the longest start first
-
 D = AS_OF.isoformat()
 
 
