@@ -42,8 +42,8 @@ STYLES = {
 
 def _named_styles(wb) -> None:
     from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+    from openpyxl.styles.fonts import DEFAULT_FONT as base  # a named style starts without a font
     thin = Side(style="thin", color="999999")
-    base = wb._fonts[0]                  # the workbook's default font (a named style starts without one)
     for name, spec in STYLES.items():
         ns = NamedStyle(name=name, border=Border(left=thin, right=thin, top=thin, bottom=thin),
                         font=Font(name=base.name, sz=base.sz, family=base.family, scheme=base.scheme,
