@@ -83,6 +83,8 @@ class Family(tuple):
     towns: dict = {}
     town_area: dict = {}
     ncol: int = 0
+    earlier_towns: dict = {}    # town row -> its 前月, shown by last month's release (a fact)
+    earlier_areas: dict = {}    # 町域 -> the sum of its towns' 前月, shown by last month's release
 
     def width(self, area: int) -> int:
         return PER + (1 + self.ncol * len(self.towns[area]) if len(self) > len(FAMILY) else 0)
@@ -125,6 +127,7 @@ class Audit:
     single_tables: int = 0                             # other tables with an x, each audited on its own
     unaudited: list = field(default_factory=list)      # of those, tables whose margins are not sums (line rule only)
     limited: list = field(default_factory=list)        # (table, index, true, lo, hi): secondary, not pinned, short of ±p
+    earlier: object = None                             # last month's release, when its figures were facts
 
     def take(self, tables: list, t0: float, before: int, programs: int, shown: int, disclosed: list) -> None:
         """Add the audit of a further family of ``tables`` (hidden cells ``before`` it, started at
@@ -148,6 +151,8 @@ class Audit:
                 + (f"、ほかに単独で監査した表 {self.single_tables}" if self.single_tables else "")
                 + (f"（行・列の合計が内訳の和でないため線の規則のみ: {'・'.join(self.unaudited)}）" if self.unaudited else "")
                 + f"、追加秘匿 {self.added:,}"
+                + (f"、前月（{self.earlier.date}）の公表値 {len(self.earlier.facts):,}町丁字・{len(self.earlier.area_facts):,}町域を既知として監査"
+                   if self.earlier is not None else "")
                 + (f"（ほかのセルから0と分かるため 0 を表示したセル {self.shown:,}）" if self.shown else "")
                 + (f"、保護幅に届かないが一意に定まらない関連秘匿セル {len(self.limited):,}" if self.limited else "")
                 + f"、{self.seconds:.1f}秒"
@@ -185,6 +190,7 @@ class _Cell:
     margin: bool
     value: float = 0.0
     at_least: bool = False  # a fact ``atoms >= value`` (every household has a member), not an equality
+    keep: bool = False      # shown by an earlier release: known to the reader, never hidden here
 
 
 def _cells(tables, area: int) -> list[_Cell]:
@@ -208,6 +214,8 @@ def _town_cells(fam: Family, area: int, w: int) -> list[_Cell]:
     labels = list(mt.axes[1][1])
     sign = np.array([MONTHLY[c] for c in labels], dtype=float)
     cur, hcol = labels.index("当月の人口"), labels.index("世帯数")
+    prev = labels.index("前月の人口")
+    keep = mt.keep if mt.keep is not None else np.zeros(mt.counts.shape, bool)
 
     def unit(*cols):
         v = np.zeros(w)
@@ -218,7 +226,7 @@ def _town_cells(fam: Family, area: int, w: int) -> list[_Cell]:
     for k, r in enumerate(fam.towns[area]):
         base = PER + 1 + k * fam.ncol
         for j in range(fam.ncol):
-            out.append(_Cell(3, (r, j), unit(base + j), area == n_areas))
+            out.append(_Cell(3, (r, j), unit(base + j), area == n_areas, keep=bool(keep[r, j])))
         pop_link[base + cur], hh_link[base + hcol] = 1.0, 1.0
         if area < n_areas:
             row = np.zeros(w)
@@ -227,8 +235,13 @@ def _town_cells(fam: Family, area: int, w: int) -> list[_Cell]:
             member = np.zeros(w)          # every household has a member: 当月の人口 >= 世帯数
             member[base + cur], member[base + hcol] = 1.0, -1.0
             out.append(_Cell(-1, (), member, True, 0.0, at_least=True))
+            if r in fam.earlier_towns:    # last month's release showed it as its 当月の人口
+                out.append(_Cell(-1, (), unit(base + prev), True, float(fam.earlier_towns[r])))
     if area < n_areas and fam.towns[area]:
         rows = fam.towns[area]
+        if area in fam.earlier_areas:     # ... and this 町域's total, the sum of its towns' 前月
+            out.append(_Cell(-1, (), unit(*(PER + 1 + k * fam.ncol + prev for k in range(len(rows)))), True,
+                             float(fam.earlier_areas[area])))
         out.append(_Cell(-1, (), pop_link, True, float(mt.counts[rows, cur].sum() - pop.counts[area, -1, -1])))
         out.append(_Cell(-1, (), hh_link, True, float(mt.counts[rows, hcol].sum() - hh.counts[area])))
     return out
@@ -403,7 +416,7 @@ def _candidates(cells, A, hid, i: int):
     sharing unknowns with the smallest fact (a cell of table -1) that ties ``i`` to others -- a
     town's cell is pinned through its row's 前月 + 増 − 減 = 当月 first, its 町域 total second.
     Returns them and the unknowns they were found through."""
-    real = np.array([c.table >= 0 for c in cells])
+    real = np.array([c.table >= 0 and not c.keep for c in cells])     # a kept cell is known, like a fact
     open_ = ~hid & real
     open_[i] = False
     return _sharers(np.abs(A), open_, ~real, i)
@@ -434,7 +447,7 @@ def _sharers(absA, open_, is_fact, i: int):
 def _holding(cells, A, hid, i: int, held):
     """The candidates to hide for cell ``i``: the published cells of a table whose equalities held
     the bound found (nonzero duals), else :func:`_candidates`."""
-    real = np.array([c.table >= 0 for c in cells])
+    real = np.array([c.table >= 0 and not c.keep for c in cells])
     held = np.asarray([j for j in held if real[j] and not hid[j] and j != i], dtype=int)
     if len(held):
         return held, (np.abs(A[i]) > 0).astype(float)
@@ -616,7 +629,7 @@ class _Whole:
         # (the 計 of 計 of the 町域 tables, and the 町丁字 table's total 当月の人口, the same number)
         city = np.array([area == n_areas and c.table >= 0 and self.A[i].nnz == n_areas * PER
                          for i, (area, c) in enumerate(self.cells)])
-        self.fixed = np.array([c.table < 0 for _, c in self.cells]) | city
+        self.fixed = np.array([c.table < 0 or c.keep for _, c in self.cells]) | city
         if len(fam) > len(FAMILY):
             cur = list(fam[3].axes[1][1]).index("当月の人口")
             self.fixed |= np.array([area == n_areas and c.table == 3 and c.index[1] == cur for area, c in self.cells])
@@ -937,8 +950,11 @@ class _Repair:
         return [int(r) for r in self.rows[moved > 1e-6]]
 
 
-def protect_release(tables: list, protection: int = 2, threshold: int = 2, bounds: dict | None = None) -> Audit:
+def protect_release(tables: list, protection: int = 2, threshold: int = 2, bounds: dict | None = None,
+                    earlier=None) -> Audit:
     """Suppress the family jointly and audit it; the tables' ``hidden`` masks are updated.
+    ``earlier`` is last month's published release (:class:`.earlier.Earlier`): what it showed of
+    this month's 前月の人口 are facts of the program, and what it hid stays hidden.
 
     First 町域 by 町域 (small programs that do most of the suppressing), then the whole family
     at once with the city total rows, which links every 町域 (a 20,000-resident city: 71 cells
@@ -948,6 +964,13 @@ def protect_release(tables: list, protection: int = 2, threshold: int = 2, bound
     audit = Audit([t.title.split("（")[0] for t in fam])
     n_areas = fam[0].counts.shape[0] - 1
     audit.areas = n_areas
+    if earlier is not None and len(fam) > len(FAMILY):
+        from . import earlier as last_month
+        labels = list(fam[0].axes[0][1])
+        last_month.apply(earlier, fam[3], {r: labels[a] for r, a in fam.town_area.items()}, labels, threshold)
+        fam.earlier_towns = earlier.facts
+        fam.earlier_areas = {labels.index(k): v for k, v in earlier.area_facts.items()}
+        audit.earlier = earlier
     before = int(sum(t.hidden.sum() for t in fam))
     todo = set(range(n_areas))
     seen = None                          # every solution of the whole-family passes so far
@@ -1021,7 +1044,7 @@ def audit_rounds(build, tables: list, protection: int, threshold: int, rounds: i
         shown += len(getattr(m, "shown", ()))
         grew = False
         for t in tables:
-            new = suppress(t.counts, t.threshold, initial=t.hidden)
+            new = suppress(t.counts, t.threshold, initial=t.hidden, keep=t.keep)
             grew |= bool((new & ~t.hidden).any())
             t.hidden = new
         if not grew:
@@ -1036,7 +1059,7 @@ def _line_rule(fam, n_areas: int) -> tuple[set, bool]:
     from .suppression import suppress
     todo, grew_any = set(), False
     for k, t in enumerate(fam):
-        new = suppress(t.counts, t.threshold, initial=t.hidden)
+        new = suppress(t.counts, t.threshold, initial=t.hidden, keep=t.keep)
         grew = new & ~t.hidden
         if grew.any():
             grew_any = True
@@ -1074,7 +1097,7 @@ def same_cells_same_fate(tables: list) -> int:
                 if (both & ~t.hidden[i]).any():
                     before = int(t.hidden.sum())
                     t.hidden[i] = t.hidden[i] | both
-                    t.hidden = suppress(t.counts, t.threshold, initial=t.hidden)
+                    t.hidden = suppress(t.counts, t.threshold, initial=t.hidden, keep=t.keep)
                     added += int(t.hidden.sum()) - before
                     changed = True
         if not changed:

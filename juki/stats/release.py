@@ -46,10 +46,14 @@ class Release:
     shares: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     audit: object = None                               # the linked tables' audit (linked.Audit)
+    earlier: object = None                             # last month's published release (earlier.Earlier)
 
     @classmethod
     def build(cls, a, ref=None, period_start=None, period_end=None, level: str = "choiki", threshold=None,
-              can_go_below: bool = False) -> "Release":
+              can_go_below: bool = False, published=None) -> "Release":
+        """The release of ``ref``; ``published`` is the reports folder, where last month's
+        release (if any) is read from as its readers have it (:mod:`.earlier`)."""
+        from . import earlier
         from .policy import load
         ref = a.ref_date(ref)
         t, internal = load().check_threshold(threshold, can_go_below)
@@ -75,6 +79,8 @@ class Release:
         if rel.monthly_start:
             mt = official.monthly_towns(a, rel.monthly_start, ref, "town", protect)
             rel.tables["町丁字別"] = [mt]
+            if published is not None and not protect.internal:
+                rel.earlier = earlier.read(published, rel.monthly_start)
             rel.monthly_diff = official.monthly_check(mt)
         ages = official.single_ages(a, ref, level, protect)
         bands, rel.shares = official.three_bands(a, ref, level, protect)
@@ -106,7 +112,8 @@ class Release:
             fam = [self.find(n) for n in linked.FAMILY]
             bounds = linked.explorer_bounds(fam, tablebuilder.finest(a, self.ref, width), ckm.build(load().ptable),
                                             width)
-        self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold, bounds)
+        self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold, bounds,
+                                            self.earlier)
         linked_foreign.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
         linked_movements.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
         linked_single.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)

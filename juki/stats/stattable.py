@@ -44,6 +44,7 @@ class StatTable:
     internal: bool = False         # below the disclosure floor: 内部資料・公表不可
     no_total: tuple = ()           # axes whose 計 means nothing (items of different kinds): not shown
     hidden: np.ndarray = field(default=None)
+    keep: np.ndarray | None = None     # cells an earlier release published: never hidden here
     perturbed: np.ndarray = field(default=None)
     sql: str = ""
 

@@ -47,8 +47,18 @@ def lines_with_one_hidden(hidden: np.ndarray) -> int:
     return sum(1 for line in _lines(hidden.shape) if hidden[line].sum() == 1)
 
 
-def suppress(table: np.ndarray, threshold: int = 2, initial: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask of the cells to hide (primary + secondary), starting from ``initial`` if given."""
+def suppress(table: np.ndarray, threshold: int = 2, initial: np.ndarray | None = None,
+             keep: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of the cells to hide (primary + secondary), starting from ``initial`` if given;
+    cells in ``keep`` (published by an earlier release) are never chosen as secondary cells.
+
+    >>> t = with_margins(np.array([[5, 1, 4], [7, 9, 3]]))
+    >>> suppress(t, 2)[0].astype(int).tolist()
+    [0, 1, 1, 0]
+    >>> keep = np.zeros(t.shape, bool); keep[0, 2] = True
+    >>> suppress(t, 2, keep=keep)[0].astype(int).tolist()
+    [1, 1, 0, 0]
+    """
     t = np.asarray(table)
     hidden = (t >= 1) & (t <= threshold)
     if initial is not None:
@@ -66,7 +76,7 @@ def suppress(table: np.ndarray, threshold: int = 2, initial: np.ndarray | None =
             if h.sum() != 1:
                 continue
             vals = t[line].astype(float)
-            cand = np.where(~h, vals, np.inf)
+            cand = np.where(~h & (True if keep is None else ~keep[line]), vals, np.inf)
             # prefer inner cells over the margin, then the smallest positive, then zeros
             cand = cand + np.where(margin[line], 1e12, 0) + np.where(vals == 0, 1e9, 0)
             j = int(np.argmin(cand))

@@ -124,9 +124,30 @@ def analysis(tmp_path_factory, small_db):
 
 
 @pytest.fixture(scope="module")
-def release(analysis):
+def published(analysis, small_db, tmp_path_factory):
+    """The reports folder with last month's release in it: built from the analysis store
+    published last month, and written as a monthly report writes it."""
+    from juki.analysis.publish import publish
+    from juki.analysis.store import Analysis
     from juki.stats.release import Release
-    return Release.build(analysis, AS_OF, level="choiki")
+    base = tmp_path_factory.mktemp("reports")
+    prev = max(d for d in analysis.ref_dates if d < AS_OF)
+    out = tmp_path_factory.mktemp("last-month") / "analysis.duckdb"
+    publish(db=small_db, as_of=prev, out=out)
+    folder = base / prev.isoformat() / "02_population_statistics"
+    folder.mkdir(parents=True)
+    a = Analysis(out)
+    try:
+        Release.build(a, prev, level="choiki").write(folder)
+    finally:
+        a.close()
+    return base, prev
+
+
+@pytest.fixture(scope="module")
+def release(analysis, published):
+    from juki.stats.release import Release
+    return Release.build(analysis, AS_OF, level="choiki", published=published[0])
 
 
 @pytest.fixture(scope="module")
@@ -824,25 +845,36 @@ def test_the_movement_tables_give_nothing_away(alone, release):
     assert {(n, idx) for n, idx, _ in cells} <= named
 
 
-@pytest.mark.xfail(strict=True, reason="the release does not know last month's release yet (issue 20): "
-                   "a reader holding both pins cells through 前月 + 増 − 減 = 当月")
-def test_last_months_release_gives_nothing_away_with_this_one(release):
-    """A reader of this month's release also holds last month's: each town's 当月の人口 then is
-    its 前月 now, and each 町域's total then is the sum of its towns' 前月.  Last month's release
-    is taken as a protected one would show it (every town's figure but the 1s and 2s, every 町域
-    total).  The audit does not know it: this test fails until it does (strict xfail), and
-    prints what the attacker gets."""
+def _read_csv(path):
+    """A published CSV as its reader parses it: numbers, or None for an x."""
+    import pandas as pd
+    df = pd.read_csv(path, encoding="utf-8-sig", index_col=0, dtype=str)
+    return df.map(lambda v: None if v == "x" else int(v))
+
+
+def test_last_months_release_gives_nothing_away_with_this_one(release, published):
+    """A reader of this month's release also holds last month's (read here from its CSV files,
+    as the reader has them): each town's 当月の人口 then is its 前月 now, and each 町域's total
+    then is the sum of its towns' 前月.  Before (the release not knowing last month's, as
+    released until 2026-12-03) a 3,000-resident city had 11 + 185 cells pinned and 41 + 236
+    narrowed; after, nothing, and a 前月 last month hid is hidden now."""
     from juki import codes
+    from juki.stats import earlier
+    base, prev = published
     names = ("population_choiki", "single_ages_choiki", "three_bands_choiki", "households_choiki", "monthly_town")
     t = codes.towns()
     town_choiki = dict(zip(t["name"], t["choiki"]))
     truth = {n: release.find(n).frame(published=False) for n in names}
-    true_towns = truth["monthly_town"]["前月の人口"].drop("計")
-    by_area = true_towns.groupby(true_towns.index.map(town_choiki)).sum()
-    prior = {"towns": {k: (None if 1 <= v <= 2 else int(v)) for k, v in true_towns.items()},
-             "areas": {k: int(v) for k, v in by_area.items()}}
+    folder = base / prev.isoformat() / "02_population_statistics"
+    shown_towns = _read_csv(folder / earlier.TOWNS)["当月の人口"].drop("計")
+    shown_areas = _read_csv(folder / earlier.AREAS)["計_計"].drop("計")
+    prior = {"towns": shown_towns.to_dict(), "areas": shown_areas.to_dict()}
     areas = [a for a in truth["population_choiki"].index if a != "計"]
-    got = attack_towns({n: release.find(n).frame() for n in names}, truth, town_choiki, areas, prior)
-    print(f"\n前月の公表値を知る攻撃, 3,000 residents: {got}")
+    frames = {n: release.find(n).frame() for n in names}
+    got = attack_towns(frames, truth, town_choiki, areas, prior)
+    print(f"\n前月の公表値を知る攻撃, 3,000 residents: {got}; {release.audit.line()}")
+    assert release.earlier is not None and release.earlier.facts
+    now = frames["monthly_town"]["前月の人口"].drop("計")
+    assert all(now[k] == "x" for k, v in shown_towns.items() if v is None)
     assert got["x"] + got["x_towns"] > 0
     assert got["pinned"] == got["pinned_towns"] == got["narrowed"] == got["narrowed_towns"] == 0
