@@ -74,7 +74,10 @@ def read(base, date: dt.date) -> Earlier | None:
     """The release published for ``date`` under the reports folder ``base`` (None when there is
     none, or only an internal one)."""
     folder = Path(base) / date.isoformat()
-    hits = sorted(folder.glob(f"*/{TOWNS}")) if folder.is_dir() else []
+    try:
+        hits = sorted(folder.glob(f"*/{TOWNS}")) if folder.is_dir() else []
+    except OSError:                 # a reports folder this account cannot read: nothing to go by
+        return None
     for path in hits:
         df = _published(path)
         if df is None or CURRENT not in df.columns:

@@ -68,6 +68,23 @@ def months(tmp_path_factory, small_db):
             "status2": status2, "defects": (a, b)}
 
 
+def test_the_second_month_is_protected_knowing_the_first(months):
+    """D2's release read D1's as published: a town D1 showed as x is x in D2's 前月の人口, one it
+    showed has the same figure, and the audit line says the earlier figures were facts."""
+    import pandas as pd
+
+    def towns(d):
+        path = months["reports"] / d.isoformat() / "02_population_statistics" / "monthly_town.csv"
+        return pd.read_csv(path, encoding="utf-8-sig", index_col=0, dtype=str).drop("計")
+    then, now = towns(D1)["当月の人口"], towns(D2)["前月の人口"]
+    hid = then.index[then == "x"]
+    assert len(hid) and (now[hid] == "x").all()
+    shown = then.index[(then != "x") & (now != "x")]
+    assert len(shown) > len(then) // 2 and (then[shown] == now[shown]).all()
+    page = next((months["reports"] / D2.isoformat() / "02_population_statistics").glob("*.html")).read_text(encoding="utf-8")
+    assert f"前月（{D1}）の公表値" in page
+
+
 def headline(status: dict, area_start: str) -> dict:
     return next(x for x in status["headline"] if x["area"].startswith(area_start))
 
