@@ -129,6 +129,7 @@ class Audit:
     unaudited: list = field(default_factory=list)      # of those, tables whose margins are not sums (line rule only)
     limited: list = field(default_factory=list)        # (table, index, true, lo, hi): secondary, not pinned, short of ±p
     earlier: object = None                             # last month's release, when its figures were facts
+    earlier_missing: object = None                     # the date last month's release was sought for, not found
 
     def take(self, tables: list, t0: float, before: int, programs: int, shown: int, disclosed: list) -> None:
         """Add the audit of a further family of ``tables`` (hidden cells ``before`` it, started at
@@ -154,6 +155,7 @@ class Audit:
                 + f"、追加秘匿 {self.added:,}"
                 + (f"、前月（{self.earlier.date}）の公表値 {len(self.earlier.facts):,}町丁字・"
                    f"{len(self.earlier.area_facts):,}町域を既知として監査" if self.earlier is not None else "")
+                + (f"、前月（{self.earlier_missing}）の公表された町丁字別の表なし" if self.earlier_missing else "")
                 + (f"（ほかのセルから0と分かるため 0 を表示したセル {self.shown:,}）" if self.shown else "")
                 + (f"、保護幅に届かないが一意に定まらない関連秘匿セル {len(self.limited):,}" if self.limited else "")
                 + f"、{self.seconds:.1f}秒"

@@ -47,6 +47,7 @@ class Release:
     summary: pd.DataFrame | None = None
     audit: object = None                               # the linked tables' audit (linked.Audit)
     earlier: object = None                             # last month's published release (earlier.Earlier)
+    earlier_missing: dt.date | None = None             # sought for this date in the reports, not found
 
     @classmethod
     def build(cls, a, ref=None, period_start=None, period_end=None, level: str = "choiki", threshold=None,
@@ -81,6 +82,7 @@ class Release:
             rel.tables["町丁字別"] = [mt]
             if published is not None and not protect.internal:
                 rel.earlier = earlier.read(published, rel.monthly_start)
+                rel.earlier_missing = None if rel.earlier else rel.monthly_start
             rel.monthly_diff = official.monthly_check(mt)
         ages = official.single_ages(a, ref, level, protect)
         bands, rel.shares = official.three_bands(a, ref, level, protect)
@@ -114,6 +116,7 @@ class Release:
                                             width)
         self.audit = linked.protect_release(self.all_tables(), protection, self.protect.threshold, bounds,
                                             self.earlier)
+        self.audit.earlier_missing = self.earlier_missing
         linked_foreign.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
         linked_movements.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)
         linked_single.protect_into(self.audit, self.all_tables(), protection, self.protect.threshold)

@@ -83,6 +83,8 @@ def test_the_second_month_is_protected_knowing_the_first(months):
     assert len(shown) > len(then) // 2 and (then[shown] == now[shown]).all()
     page = next((months["reports"] / D2.isoformat() / "02_population_statistics").glob("*.html")).read_text(encoding="utf-8")
     assert f"前月（{D1}）の公表値" in page
+    first = next((months["reports"] / D1.isoformat() / "02_population_statistics").glob("*.html")).read_text(encoding="utf-8")
+    assert "前月（2026-02-01）の公表された町丁字別の表なし" in first      # no report was made then
 
 
 def headline(status: dict, area_start: str) -> dict:

@@ -856,8 +856,8 @@ def test_last_months_release_gives_nothing_away_with_this_one(release, published
     """A reader of this month's release also holds last month's (read here from its CSV files,
     as the reader has them): each town's 当月の人口 then is its 前月 now, and each 町域's total
     then is the sum of its towns' 前月.  Before (the release not knowing last month's, as
-    released until 2026-12-03) a 3,000-resident city had 11 + 185 cells pinned and 41 + 236
-    narrowed; after, nothing, and a 前月 last month hid is hidden now."""
+    released until 2026-12-03) a 3,000-resident city had 4 + 68 cells pinned and 24 + 89
+    narrowed (町域 tables + 町丁字 table); after, nothing, and a 前月 last month hid is hidden now."""
     from juki import codes
     from juki.stats import earlier
     base, prev = published
