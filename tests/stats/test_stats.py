@@ -235,14 +235,17 @@ def test_ptable_rows_are_unbiased_with_the_policy_variance():
 
 def test_the_shipped_ptable_is_the_policys_solved_one():
     """Processes that perturb take the shipped ptable instead of solving it again; it must be
-    what the solver gives for the policy's parameters (same noise values, same probabilities)."""
+    what the solver gives for the policy's parameters (same noise values, the same probabilities
+    to the solver's accuracy).  SLSQP's answer moves in the ninth decimal with the CPU OpenBLAS
+    picks a kernel for (2026-12-03, a new machine: 1.8e-9), which is why the table is shipped:
+    every process perturbs with the same one."""
     from juki.stats.policy import load
     params = load().ptable
     assert params in ckm.SHIPPED
     shipped, solved = ckm.build(params), ckm.solve(params)
     assert shipped.targets == solved.targets
     for a, b in zip(shipped.cum, solved.cum):
-        assert np.allclose(a, b, rtol=0, atol=1e-9), (a, b)
+        assert np.allclose(a, b, rtol=0, atol=1e-7), (a, b)
     assert all(shipped.reachable(i) == solved.reachable(i) for i in range(params.imax + 1))
 
 
