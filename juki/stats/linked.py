@@ -153,10 +153,10 @@ class Audit:
                 + (f"、ほかに単独で監査した表 {self.single_tables}" if self.single_tables else "")
                 + (f"（行・列の合計が内訳の和でないため線の規則のみ: {'・'.join(self.unaudited)}）" if self.unaudited else "")
                 + f"、追加秘匿 {self.added:,}"
+                + (f"（ほかのセルから0と分かるため 0 を表示したセル {self.shown:,}）" if self.shown else "")
                 + (f"、前月（{self.earlier.date}）の公表値 {len(self.earlier.facts):,}町丁字・"
                    f"{len(self.earlier.area_facts):,}町域を既知として監査" if self.earlier is not None else "")
                 + (f"、前月（{self.earlier_missing}）の公表された町丁字別の表なし" if self.earlier_missing else "")
-                + (f"（ほかのセルから0と分かるため 0 を表示したセル {self.shown:,}）" if self.shown else "")
                 + (f"、保護幅に届かないが一意に定まらない関連秘匿セル {len(self.limited):,}" if self.limited else "")
                 + f"、{self.seconds:.1f}秒"
                 + ("" if self.ok else f"、推定可能なセル {len(self.disclosed) + len(self.pinned)}"))
