@@ -51,7 +51,6 @@ class Earlier:
     date: dt.date
     towns: dict                 # town label -> 当月の人口 as published (None: x)
     areas: dict                 # 町域 label -> total as published (None: x)
-    source: Path | None = None
     facts: dict = field(default_factory=dict)      # after apply: town row -> its 前月 (a fact)
     area_facts: dict = field(default_factory=dict)  # after apply: 町域 label -> the sum of its towns' 前月
     differ: int = 0                                 # towns whose 前月 is not what last month showed
@@ -89,7 +88,7 @@ def read(base, date: dt.date) -> Earlier | None:
         if adf is not None and len(adf.columns):
             col = TOTAL if TOTAL in adf.columns else adf.columns[-1]       # 計_計: the last column
             areas = {str(k): _value(v) for k, v in adf[col].items() if str(k) != TOTAL}
-        return Earlier(date, towns, areas, path)
+        return Earlier(date, towns, areas)
     return None
 
 
