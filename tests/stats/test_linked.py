@@ -87,16 +87,11 @@ def attack(frames: dict, truth: dict, areas) -> dict:
         A, vals = _equations(frames, area)
         known = [v is not None for v in vals]
         h = _solver(A[known], [v for v in vals if v is not None])
-        true_row = _equations(truth, area)[1]
-        for i, v in enumerate(vals):
-            if v is not None:
-                continue
-            out["x"] += 1
-            lo_v, hi_v, t = _extreme(h, A[i], 1.0), _extreme(h, A[i], -1.0), true_row[i]
-            if hi_v - lo_v < 0.5:
-                out["pinned"] += 1
-            if lo_v > max(0, t - 2) + 1e-6 or hi_v < t + 2 - 1e-6 or (1 <= t <= 2 and lo_v > 1e-6):
-                out["narrowed"] += 1
+        true_row = np.asarray(_equations(truth, area)[1], dtype=float)
+        hidden = np.array([i for i, v in enumerate(vals) if v is None], dtype=int)
+        lo, hi, _ = _ranges(h, A, hidden, true_row)
+        for i in hidden:
+            _count(out, lo[i], hi[i], true_row[i], False)
     return out
 
 
@@ -110,6 +105,47 @@ def _argextreme(h, c, sign):
         return None
     assert st == highspy.HighsModelStatus.kOptimal, st
     return np.asarray(h.getSolution().col_value)
+
+
+def _ranges(h, M, hidden, truth, want_lo=None, want_hi=None):
+    """(lo, hi, programs): how far each hidden row of ``M`` (cells over h's unknowns) can go
+    over the program ``h``.  Exact where it matters: a row that the solutions found on the way
+    take to ``want_lo`` (default: true - 2, or 0 for a true 1 or 2) and to ``want_hi`` (true + 2)
+    gets that far and no program of its own; any other row is minimised and maximised itself.
+    First every row still short is pushed at once (one solution moves many cells).  The true
+    values are a solution, so each range holds the true value.  ``hi`` is inf when unbounded."""
+    from scipy import sparse
+    M = sparse.csr_matrix(M)
+    truth = np.asarray(truth, dtype=float)
+    want_lo = np.where((truth >= 1) & (truth <= 2), 0, np.maximum(0, truth - 2)) if want_lo is None else want_lo
+    want_hi = truth + 2 if want_hi is None else want_hi
+    lo, hi, programs = truth.copy(), truth.copy(), 0
+
+    def short(rows, sign):
+        return rows[lo[rows] > want_lo[rows] + 1e-6] if sign > 0 else rows[hi[rows] < want_hi[rows] - 1e-6]
+
+    def solve(c, sign):
+        nonlocal programs
+        programs += 1
+        x = _argextreme(h, c, sign)
+        if x is not None:
+            y = M @ x
+            np.minimum(lo, y, out=lo)
+            np.maximum(hi, y, out=hi)
+        return x
+    for sign in (1.0, -1.0):
+        rows = short(np.asarray(hidden), sign)
+        while len(rows):
+            x = solve(np.asarray(M[rows].sum(axis=0)).ravel(), sign)
+            left = short(rows, sign)
+            if x is None or len(left) > 0.9 * len(rows):
+                break
+            rows = left
+    for i in hidden:
+        for sign in (1.0, -1.0):
+            if len(short(np.array([i]), sign)) and solve(M[i].toarray().ravel(), sign) is None:
+                hi[i] = np.inf
+    return lo, hi, programs
 
 
 @pytest.fixture(scope="module")
@@ -272,13 +308,13 @@ def attack_with_explorer(frames: dict, truth: dict, finest, areas) -> dict:
             m[np.ix_(_ages(tb.band_label(band)), [["男", "女"].index(sex)])] = 1
             cols = np.flatnonzero(m.ravel())
             h.addRow(lo, hi, len(cols), cols.astype(np.int32), np.ones(len(cols)))
-        true_row = _equations(truth, area)[1]
+        true_row = np.asarray(_equations(truth, area)[1], dtype=float)
         pop_cells = len(frames["population_choiki"].loc[area])
-        for i, v in enumerate(vals[:pop_cells]):
-            if v is not None:
-                continue
+        hidden = np.array([i for i, v in enumerate(vals[:pop_cells]) if v is None], dtype=int)
+        lo, hi, _ = _ranges(h, A, hidden, true_row, want_lo=np.zeros(len(true_row)))   # whether 0 is in reach
+        for i in hidden:
             out["x"] += 1
-            lo_v, hi_v, t = _extreme(h, A[i], 1.0), _extreme(h, A[i], -1.0), true_row[i]
+            lo_v, hi_v, t = lo[i], hi[i], true_row[i]
             out["pinned"] += hi_v - lo_v < 0.5
             out["narrowed"] += lo_v > max(0, t - 2) + 1e-6 or hi_v < t + 2 - 1e-6
             out["excludes_0"] += lo_v > 1e-6
@@ -393,9 +429,10 @@ def attack_towns(frames: dict, truth: dict, town_choiki: dict, areas, prior: dic
         if prior and prior["areas"].get(area) is not None and mine:
             c = np.array([b["col"][(t, "前月の人口")] for t in mine], dtype=np.int32)
             h.addRow(prior["areas"][area], prior["areas"][area], len(c), c, np.ones(len(c)))
-        for i, v in enumerate(b["vals"]):
-            if v is None:
-                _count(out, _extreme(h, b["rows"][i], 1.0), _extreme(h, b["rows"][i], -1.0), b["tv"][i], b["is_town"][i])
+        hidden = np.array([i for i, v in enumerate(b["vals"]) if v is None], dtype=int)
+        lo, hi, _ = _ranges(h, np.array(b["rows"]), hidden, b["tv"])
+        for i in hidden:
+            _count(out, lo[i], hi[i], b["tv"][i], b["is_town"][i])
     return out
 
 
@@ -475,24 +512,11 @@ def attack_release(frames: dict, truth: dict, town_choiki: dict) -> dict:
     h.passModel(lp)
     width = len(keep)
     truth_v = np.array(tv, dtype=float)
-    lo_seen, hi_seen = truth_v.copy(), truth_v.copy()
-    out = {"x": 0, "pinned": 0, "narrowed": 0, "x_towns": 0, "pinned_towns": 0, "narrowed_towns": 0, "programs": 0}
-    for i in np.flatnonzero(~known):
-        t = truth_v[i]
-        want_lo, want_hi = (0 if 1 <= t <= 2 else max(0, t - 2)), t + 2
-        for sign in (1.0, -1.0):
-            if (lo_seen[i] <= want_lo + 1e-6) if sign > 0 else (hi_seen[i] >= want_hi - 1e-6):
-                continue
-            c = M[i].toarray().ravel()
-            x = _argextreme(h, c, sign)
-            out["programs"] += 1
-            if x is None:
-                hi_seen[i] = np.inf
-                continue
-            y = M @ x
-            np.minimum(lo_seen, y, out=lo_seen)
-            np.maximum(hi_seen, y, out=hi_seen)
-        _count(out, lo_seen[i], hi_seen[i], t, is_town[i])
+    out = {"x": 0, "pinned": 0, "narrowed": 0, "x_towns": 0, "pinned_towns": 0, "narrowed_towns": 0}
+    hidden = np.flatnonzero(~known)
+    lo, hi, out["programs"] = _ranges(h, M, hidden, truth_v)
+    for i in hidden:
+        _count(out, lo[i], hi[i], truth_v[i], is_town[i])
     return out
 
 
@@ -644,9 +668,9 @@ def attack_foreign(nationality, status, detail, ages=None) -> dict:
             h.addRow(vals[r], vals[r], row.nnz, row.indices.astype(np.int32), row.data)
     out = {"x": 0, "pinned": 0, "narrowed": 0}
     cells = []                              # (table, index, true) of each x pinned or narrowed
+    lows, highs, _ = _ranges(h, M, np.flatnonzero(~shown), vals)
     for r in np.flatnonzero(~shown):
-        c, t = M[r].toarray().ravel(), vals[r]
-        lo, hi = _extreme(h, c, 1.0), _extreme(h, c, -1.0)
+        lo, hi, t = lows[r], highs[r], vals[r]
         out["x"] += 1
         out["pinned"] += int(hi - lo < 0.5)
         bad = lo > max(0, t - 2) + 1e-6 or hi < t + 2 - 1e-6 or (1 <= t <= 2 and lo > 1e-6)
