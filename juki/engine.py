@@ -7,7 +7,9 @@ of a Spark database, and is reached by:
 
 * ``JUKI_SPARK_MASTER`` (``spark.master``; default ``local[*]``: every core of this machine),
   or ``JUKI_SPARK_REMOTE`` (a Spark Connect URL, ``sc://host:15002``) for a cluster;
-* ``JUKI_SPARK_MEMORY`` (driver memory in local mode, default ``4g``).
+* ``JUKI_SPARK_MEMORY`` (driver memory in local mode, default ``4g``);
+* ``JUKI_SPARK_CONF``: any further Spark settings, ``key=value`` separated by ``;``
+  (e.g. ``spark.executor.memory=8g;spark.sql.shuffle.partitions=400``).
 
 Spark is an extra (``pip install 'juki[spark]'``) and needs Java 17 from the distribution.
 """
@@ -91,10 +93,34 @@ def spark_session():
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.shuffle.partitions", os.environ.get("JUKI_SPARK_PARTITIONS", "8")))
     b = b.config("spark.sql.session.timeZone", "UTC").config("spark.sql.ansi.enabled", "false")
+    for key, value in spark_conf().items():
+        b = b.config(key, value)
     s = b.getOrCreate()
     if not remote:
         s.sparkContext.setLogLevel("ERROR")
     return s
+
+
+def spark_conf(text: str | None = None) -> dict:
+    """The settings of ``JUKI_SPARK_CONF`` (or ``text``).
+
+    >>> spark_conf("spark.sql.shuffle.partitions=4; spark.driver.extraJavaOptions=-Xss4m -Da=b")
+    {'spark.sql.shuffle.partitions': '4', 'spark.driver.extraJavaOptions': '-Xss4m -Da=b'}
+    >>> spark_conf("")
+    {}
+    >>> spark_conf("partitions")
+    Traceback (most recent call last):
+    ...
+    juki.errors.JukiError: JUKI_SPARK_CONF: 'partitions' is not key=value
+    """
+    text = os.environ.get("JUKI_SPARK_CONF", "") if text is None else text
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise JukiError(f"JUKI_SPARK_CONF: {part!r} is not key=value")
+        out[key.strip()] = value.strip()
+    return out
 
 
 def spark_backend(source, tables=("jumin", "honnin", "sofusaki")):

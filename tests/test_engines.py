@@ -19,9 +19,19 @@ from .quality.test_quality import inject_all
 pytestmark = pytest.mark.skipif(engine.spark_missing() is not None, reason=f"Spark cannot run: {engine.spark_missing()}")
 
 
+#: A minute of Spark on a tiny city: the JVM's second JIT compiler, its parallel collector and
+#: whole-stage code generation pay off only on long runs; here they took half of the suite's
+#: Spark CPU (the JVM used 86 s of CPU for this module with them, 40 s without).  The answers
+#: do not depend on them; `juki bench` runs Spark with its defaults.
+SHORT_RUN = ("spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC;"
+             "spark.sql.codegen.wholeStage=false")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _spark_stops_after_the_module():
-    yield
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUKI_SPARK_CONF", SHORT_RUN)
+        yield
     from pyspark.sql import SparkSession
     s = SparkSession.getActiveSession()
     if s is not None:
