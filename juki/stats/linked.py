@@ -156,6 +156,8 @@ class Audit:
                 + (f"（ほかのセルから0と分かるため 0 を表示したセル {self.shown:,}）" if self.shown else "")
                 + (f"、前月（{self.earlier.date}）の公表値 {len(self.earlier.facts):,}町丁字・"
                    f"{len(self.earlier.area_facts):,}町域を既知として監査" if self.earlier is not None else "")
+                + (f"（記録の遡及修正で前月の公表値と異なる前月の人口 {self.earlier.differ:,}町丁字）"
+                   if self.earlier is not None and self.earlier.differ else "")
                 + (f"、前月（{self.earlier_missing}）の公表された町丁字別の表なし" if self.earlier_missing else "")
                 + (f"、保護幅に届かないが一意に定まらない関連秘匿セル {len(self.limited):,}" if self.limited else "")
                 + f"、{self.seconds:.1f}秒"

@@ -53,3 +53,12 @@ def test_an_internal_table_or_no_report_is_nothing_to_go_by(tmp_path):
     assert earlier.read(tmp_path, d) is None
     _csv(tmp_path / d.isoformat() / "02" / "monthly_town.csv", [("甲", 1, 1)], internal=True)
     assert earlier.read(tmp_path, d) is None
+
+
+def test_the_audit_line_counts_towns_corrected_since_last_month():
+    from juki.stats.linked import Audit
+    e = earlier.Earlier(dt.date(2026, 3, 1), {"甲": 40}, {}, facts={0: 40}, differ=2)
+    line = Audit(tables=["町丁字別人口・世帯数と前月からの増減"], earlier=e).line()
+    assert "前月（2026-03-01）の公表値 1町丁字・0町域を既知として監査" in line
+    assert "前月の公表値と異なる前月の人口 2町丁字" in line
+    assert "異なる" not in Audit(tables=["t"], earlier=earlier.Earlier(dt.date(2026, 3, 1), {}, {})).line()
