@@ -780,7 +780,7 @@ class _Whole:
                 np.minimum(lo_seen, y, out=lo_seen)
                 np.maximum(hi_seen, y, out=hi_seen)
                 left = short & ((lo_seen[cells] > want_lo + 1e-6) if sign > 0 else (hi_seen[cells] < want_hi - 1e-6))
-                if left.sum() > 0.9 * short.sum():
+                if left.sum() == short.sum():
                     break
                 short = left
         return programs

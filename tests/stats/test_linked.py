@@ -112,7 +112,9 @@ def _ranges(h, M, hidden, truth, want_lo=None, want_hi=None):
     over the program ``h``.  Exact where it matters: a row that the solutions found on the way
     take to ``want_lo`` (default: true - 2, or 0 for a true 1 or 2) and to ``want_hi`` (true + 2)
     gets that far and no program of its own; any other row is minimised and maximised itself.
-    First every row still short is pushed at once (one solution moves many cells).  The true
+    First every row still short is pushed at once (one solution moves many cells), again over
+    those left while that takes any there (at 3,000 residents this leaves no row a program of
+    its own: 52 programs for 6,167 x, where one per row and side took 94 with the witnesses).  The true
     values are a solution, so each range holds the true value.  ``hi`` is inf when unbounded."""
     from scipy import sparse
     M = sparse.csr_matrix(M)
@@ -138,7 +140,7 @@ def _ranges(h, M, hidden, truth, want_lo=None, want_hi=None):
         while len(rows):
             x = solve(np.asarray(M[rows].sum(axis=0)).ravel(), sign)
             left = short(rows, sign)
-            if x is None or len(left) > 0.9 * len(rows):
+            if x is None or len(left) == len(rows):
                 break
             rows = left
     for i in hidden:
